@@ -1,0 +1,40 @@
+# Every target runs through scripts/node-env.sh, which provides Node >= 22.22 (installing Node 24 if needed).
+RUN := scripts/node-env.sh
+
+.PHONY: setup build demo test test-unit test-e2e lint format bench clean
+
+# Install packages when package.json or the lockfile changed (npm 11.19 writes lockfiles its own `npm ci` rejects, so `npm install`, which keeps the lockfile; it also builds dist/ via `prepare`).
+node_modules/.setup-done: package.json package-lock.json scripts/node-env.sh
+	$(RUN) npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: node_modules/.setup-done
+
+build: setup
+	$(RUN) npm run build
+
+# The main job: for now, validate the bundled delegation example.
+demo: build
+	$(RUN) node dist/perstack.js validate --config examples/fitness-assistant/perstack.toml
+
+# The README's test command; .ci/run calls exactly this.
+test: setup
+	$(RUN) npm test
+
+test-unit: setup
+	$(RUN) npm run test:unit
+
+test-e2e: build
+	$(RUN) npm run test:e2e
+
+lint: setup
+	$(RUN) npm run lint
+
+format: setup
+	$(RUN) npm run format
+
+bench: build
+	$(RUN) npm run bench
+
+clean:
+	rm -rf dist node_modules .tools

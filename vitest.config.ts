@@ -1,0 +1,26 @@
+// Two projects: fast co-located unit tests, and e2e tests against real Docker / Kubernetes.
+import { defineConfig } from "vitest/config"
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["runtime/**/*.test.ts", "orchestrator/**/*.test.ts", "scripts/**/*.test.ts"],
+          setupFiles: ["./runtime/testing/stdout-guard.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+})
