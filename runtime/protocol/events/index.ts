@@ -1,0 +1,40 @@
+// Every event of the protocol, as one discriminated union on `type`.
+import { z } from "zod"
+import { orchestratorEventSchemas } from "./orchestrator.ts"
+import { runtimeEventSchemas } from "./runtime.ts"
+import { stateEventSchemas } from "./state.ts"
+import { streamingEventSchemas } from "./streaming.ts"
+
+/** What a sandbox may print: state, streaming and runtime events. */
+export const sandboxEventSchema = z.discriminatedUnion("type", [
+  ...stateEventSchemas,
+  ...streamingEventSchemas,
+  ...runtimeEventSchemas,
+])
+export type SandboxEvent = z.infer<typeof sandboxEventSchema>
+
+/** Everything in a job's event log: the sandboxes' events plus the orchestrator's own. */
+export const perstackEventSchema = z.discriminatedUnion("type", [
+  ...stateEventSchemas,
+  ...streamingEventSchemas,
+  ...runtimeEventSchemas,
+  ...orchestratorEventSchemas,
+])
+export type PerstackEvent = z.infer<typeof perstackEventSchema>
+export type PerstackEventType = PerstackEvent["type"]
+export type EventOf<T extends PerstackEventType> = Extract<PerstackEvent, { type: T }>
+
+/** The events that end a run segment; each carries the final checkpoint. */
+export const TERMINAL_EVENT_TYPES = [
+  "completeRun",
+  "stopRunByInteractiveTool",
+  "stopRunByDelegate",
+  "stopRunByExceededMaxSteps",
+  "stopRunByError",
+] as const satisfies readonly PerstackEventType[]
+export type TerminalEvent = EventOf<(typeof TERMINAL_EVENT_TYPES)[number]>
+
+const terminal: ReadonlySet<string> = new Set(TERMINAL_EVENT_TYPES)
+export function isTerminalEvent(event: PerstackEvent): event is TerminalEvent {
+  return terminal.has(event.type)
+}
