@@ -6,6 +6,7 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   "provider.serverError",
   "provider.timeout",
   "provider.connection",
+  "provider.badResponse",
   "sandbox.crashed",
 ])
 

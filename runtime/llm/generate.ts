@@ -1,0 +1,206 @@
+// One streamed generation against an OpenAI-compatible server, with timeout and retries.
+import OpenAI from "openai"
+import type {
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+} from "openai/resources/chat/completions"
+import type { ReasoningBudget } from "../protocol/config/provider.ts"
+import { emptyUsage, type Usage } from "../protocol/usage.ts"
+import { backoffDelay, sleep } from "./backoff.ts"
+import { ProviderError, toProviderError } from "./provider-error.ts"
+import { reasoningParams } from "./reasoning.ts"
+import type { ResolvedProvider } from "./resolve-provider.ts"
+
+export interface LlmTool {
+  name: string
+  description: string
+  parameters: Record<string, unknown>
+}
+
+export interface GeneratedToolCall {
+  id: string
+  name: string
+  /** as the model sent it: may be invalid JSON */
+  arguments: string
+}
+
+export interface Generation {
+  text: string
+  reasoning: string
+  toolCalls: GeneratedToolCall[]
+  finishReason: string
+  usage: Usage
+}
+
+export interface GenerationObserver {
+  onReasoningDelta?(delta: string): void
+  onTextDelta?(delta: string): void
+  /** a retryable failure; the next attempt starts after `delayMs` */
+  onRetry?(info: { attempt: number; delayMs: number; error: ProviderError }): void
+}
+
+export interface LlmClient {
+  generate(options: {
+    messages: ChatCompletionMessageParam[]
+    tools: readonly LlmTool[]
+    signal?: AbortSignal
+    observer?: GenerationObserver
+  }): Promise<Generation>
+}
+
+export function createLlmClient(options: {
+  provider: ResolvedProvider
+  model: string
+  reasoningBudget: ReasoningBudget
+  /** per attempt, in ms */
+  timeoutMs: number
+  maxRetries: number
+  random?: () => number
+}): LlmClient {
+  const { provider } = options
+  const client = new OpenAI({
+    apiKey: provider.apiKey,
+    baseURL: provider.baseUrl,
+    organization: provider.organization ?? null,
+    project: provider.project ?? null,
+    defaultHeaders: provider.headers,
+    // Retries are ours: they honour Retry-After, report each attempt, and share one budget.
+    maxRetries: 0,
+    // Our AbortSignal times each attempt; the SDK's own timer must never fire first (it ends a stream silently).
+    timeout: options.timeoutMs * 2,
+    // The SDK logs through console; in a sandbox stdout is the protocol, and our errors say it all anyway.
+    logLevel: "off",
+  })
+  let reasoning = reasoningParams(provider.reasoning, options.reasoningBudget)
+
+  return {
+    async generate({ messages, tools, signal, observer }) {
+      for (let attempt = 1; ; attempt++) {
+        const timeout = AbortSignal.timeout(options.timeoutMs)
+        const attemptSignal = signal ? AbortSignal.any([signal, timeout]) : timeout
+        try {
+          const params: ChatCompletionCreateParamsStreaming = {
+            model: options.model,
+            messages,
+            stream: true,
+            stream_options: { include_usage: true },
+            ...(tools.length > 0
+              ? {
+                  tools: tools.map((tool) => ({
+                    type: "function" as const,
+                    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+                  })),
+                  tool_choice: "auto" as const,
+                }
+              : {}),
+            ...reasoning,
+          }
+          return await readStream(
+            await client.chat.completions.create(params, { signal: attemptSignal }),
+            observer,
+          )
+        } catch (caught) {
+          if (signal?.aborted)
+            throw toProviderError(signal.reason ?? caught, {
+              timedOut: false,
+              timeoutMs: 0,
+              secrets: [provider.apiKey],
+            })
+          const error = toProviderError(caught, {
+            timedOut: timeout.aborted,
+            timeoutMs: options.timeoutMs,
+            secrets: [provider.apiKey],
+          })
+          // A model that takes no reasoning setting: drop it once and try again at once.
+          if (
+            error.statusCode === 400 &&
+            Object.keys(reasoning).length > 0 &&
+            /reason|think/i.test(error.message)
+          ) {
+            reasoning = {}
+            attempt--
+            continue
+          }
+          if (!error.isRetryable || attempt > options.maxRetries) throw error
+          const delayMs = backoffDelay({ attempt, retryAfterMs: error.retryAfterMs, random: options.random })
+          observer?.onRetry?.({ attempt, delayMs, error })
+          await sleep(delayMs, signal)
+        }
+      }
+    },
+  }
+}
+
+interface StreamChunk {
+  choices: Array<{
+    delta?: {
+      content?: string | null
+      reasoning_content?: string | null
+      reasoning?: string | null
+      tool_calls?: Array<{ index: number; id?: string; function?: { name?: string; arguments?: string } }>
+    }
+    finish_reason?: string | null
+  }>
+  usage?: {
+    prompt_tokens?: number
+    completion_tokens?: number
+    total_tokens?: number
+    prompt_tokens_details?: { cached_tokens?: number } | null
+    completion_tokens_details?: { reasoning_tokens?: number } | null
+  } | null
+}
+
+async function readStream(
+  stream: AsyncIterable<unknown>,
+  observer?: GenerationObserver,
+): Promise<Generation> {
+  let text = ""
+  let reasoning = ""
+  let finishReason: string | undefined
+  let usage = emptyUsage()
+  const calls = new Map<number, GeneratedToolCall>()
+  for await (const raw of stream) {
+    const chunk = raw as StreamChunk
+    for (const choice of chunk.choices ?? []) {
+      const delta = choice.delta
+      const thought = delta?.reasoning_content ?? delta?.reasoning
+      if (thought) {
+        reasoning += thought
+        observer?.onReasoningDelta?.(thought)
+      }
+      if (delta?.content) {
+        text += delta.content
+        observer?.onTextDelta?.(delta.content)
+      }
+      for (const piece of delta?.tool_calls ?? []) {
+        const call = calls.get(piece.index) ?? { id: "", name: "", arguments: "" }
+        if (piece.id) call.id = piece.id
+        if (piece.function?.name) call.name += piece.function.name
+        if (piece.function?.arguments) call.arguments += piece.function.arguments
+        calls.set(piece.index, call)
+      }
+      if (choice.finish_reason) finishReason = choice.finish_reason
+    }
+    if (chunk.usage) usage = toUsage(chunk.usage)
+  }
+  if (finishReason === undefined) {
+    throw new ProviderError({
+      code: "provider.badResponse",
+      message: "the provider's stream ended before the response finished",
+    })
+  }
+  const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call)
+  return { text, reasoning, toolCalls, finishReason, usage }
+}
+
+function toUsage(usage: NonNullable<StreamChunk["usage"]>): Usage {
+  const inputTokens = usage.prompt_tokens ?? 0
+  const outputTokens = usage.completion_tokens ?? 0
+  return {
+    inputTokens,
+    outputTokens,
+    reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+    totalTokens: usage.total_tokens ?? inputTokens + outputTokens,
+    cachedInputTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+  }
+}
