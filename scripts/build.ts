@@ -1,7 +1,8 @@
 // Bundles the two binaries with esbuild: `perstack` (the orchestrator CLI) and `perstack-runtime` (what runs in a sandbox).
-import { chmod, mkdir } from "node:fs/promises"
+import { chmod, mkdir, rm } from "node:fs/promises"
 import path from "node:path"
 import { build } from "esbuild"
+import { RUNTIME_NODE_FLAGS } from "../runtime/cli/node-flags.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 
@@ -18,6 +19,29 @@ const entries = [
 ]
 
 await mkdir(path.join(root, "dist"), { recursive: true })
+// Chunk names carry content hashes: clear old ones so the sandbox image copies only what runs.
+await rm(path.join(root, "dist/runtime"), { recursive: true, force: true })
+
+// The runtime runs in every sandbox: one self-contained folder (no node_modules), minified, split so that
+// what the first LLM request does not need (the MCP SDK) loads only when a tool is first called.
+await build({
+  entryPoints: { "perstack-runtime": path.join(root, "runtime/cli/bin.ts") },
+  outdir: path.join(root, "dist/runtime"),
+  bundle: true,
+  splitting: true,
+  minify: true,
+  platform: "node",
+  format: "esm",
+  target: "node22",
+  sourcemap: "linked",
+  chunkNames: "chunks/[name]-[hash]",
+  // Bundled CommonJS dependencies still call require() for Node's built-ins.
+  banner: {
+    js: `#!/usr/bin/env -S node ${RUNTIME_NODE_FLAGS.join(" ")}\nimport { createRequire as __perstackCreateRequire } from "node:module"; const require = __perstackCreateRequire(import.meta.url);`,
+  },
+  logLevel: "warning",
+})
+await chmod(path.join(root, "dist/runtime/perstack-runtime.js"), 0o755)
 for (const { entry, out, bundleDependencies, executable } of entries) {
   await build({
     entryPoints: [path.join(root, entry)],

@@ -24,17 +24,4 @@ export type PerstackEvent = z.infer<typeof perstackEventSchema>
 export type PerstackEventType = PerstackEvent["type"]
 export type EventOf<T extends PerstackEventType> = Extract<PerstackEvent, { type: T }>
 
-/** The events that end a run segment; each carries the final checkpoint. */
-export const TERMINAL_EVENT_TYPES = [
-  "completeRun",
-  "stopRunByInteractiveTool",
-  "stopRunByDelegate",
-  "stopRunByExceededMaxSteps",
-  "stopRunByError",
-] as const satisfies readonly PerstackEventType[]
-export type TerminalEvent = EventOf<(typeof TERMINAL_EVENT_TYPES)[number]>
-
-const terminal: ReadonlySet<string> = new Set(TERMINAL_EVENT_TYPES)
-export function isTerminalEvent(event: PerstackEvent): event is TerminalEvent {
-  return terminal.has(event.type)
-}
+export { isTerminalEvent, TERMINAL_EVENT_TYPES, type TerminalEvent } from "./terminal.ts"

@@ -1,0 +1,82 @@
+// `perstack-runtime [RUNSPEC.json | -]`: runs one segment of one Expert; events on stdout, diagnostics on stderr.
+import { PerstackError } from "../errors/perstack-error.ts"
+import { createLlmClient } from "../llm/generate.ts"
+import { resolveProvider } from "../llm/resolve-provider.ts"
+import { runSegment } from "../loop/run-segment.ts"
+import { RUNTIME_VERSION } from "../version.ts"
+import { createNdjsonWriter } from "./ndjson-writer.ts"
+import { readRunSpec } from "./read-run-spec.ts"
+
+const USAGE = `usage: perstack-runtime [RUNSPEC.json | -]
+Runs one segment of one Expert from a RunSpec (a file, or stdin when omitted or "-").
+Every event is printed as one JSON line on stdout; diagnostics go to stderr.`
+
+/** Exit codes: 0 after the terminal event, 2 bad invocation or RunSpec, 3 cannot start (e.g. missing API key), 1 crash. */
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stderr.write(`${USAGE}\n`)
+    return 0
+  }
+  if (argv.includes("--version")) {
+    process.stderr.write(`${RUNTIME_VERSION}\n`)
+    return 0
+  }
+  if (argv.length > 1 || argv.some((arg) => arg.startsWith("-") && arg !== "-")) {
+    process.stderr.write(`perstack-runtime: unexpected arguments: ${argv.join(" ")}\n${USAGE}\n`)
+    return 2
+  }
+  const controller = new AbortController()
+  const stop = (signal: NodeJS.Signals) => {
+    process.stderr.write(`perstack-runtime: ${signal} received, stopping the run\n`)
+    controller.abort(new PerstackError("run.cancelled", `stopped by ${signal}`))
+  }
+  process.once("SIGTERM", stop)
+  process.once("SIGINT", stop)
+  try {
+    const spec = await readRunSpec({ file: argv[0], stdin: process.stdin })
+    const provider = resolveProvider({
+      provider: spec.provider,
+      env: process.env,
+      baseUrlOverride: spec.llmBaseUrl,
+    })
+    const llm = createLlmClient({
+      provider,
+      model: spec.model,
+      reasoningBudget: spec.reasoningBudget,
+      timeoutMs: spec.limits.timeout,
+      maxRetries: spec.limits.maxRetries,
+    })
+    await runSegment({
+      spec,
+      llm,
+      emit: createNdjsonWriter(process.stdout),
+      env: process.env,
+      signal: controller.signal,
+    })
+    return 0
+  } catch (error) {
+    if (error instanceof PerstackError) {
+      process.stderr.write(`perstack-runtime: ${error.message}\n`)
+      return error.code.startsWith("runSpec.") ? 2 : 3
+    }
+    process.stderr.write(
+      `perstack-runtime: crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    )
+    return 1
+  } finally {
+    process.off("SIGTERM", stop)
+    process.off("SIGINT", stop)
+    if (process.env.PERSTACK_RUNTIME_STATS === "1") writeStats()
+  }
+}
+
+/** `PERSTACK_RUNTIME_STATS=1`: one line of resource figures on stderr, for `npm run bench` and the curious. */
+function writeStats() {
+  const usage = process.resourceUsage()
+  const stats = {
+    cpuMs: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000),
+    maxRssKb: usage.maxRSS,
+    uptimeMs: Math.round(process.uptime() * 1000),
+  }
+  process.stderr.write(`perstack-runtime stats ${JSON.stringify(stats)}\n`)
+}

@@ -1,0 +1,173 @@
+// Runs one segment of one Expert: the original's state machine, each state emitting exactly one state event.
+import { realpath } from "node:fs/promises"
+import type { Clock, IdGenerator } from "../ids.ts"
+import { newId, systemClock } from "../ids.ts"
+import type { LlmClient } from "../llm/generate.ts"
+import { contextWindowOf } from "../llm/known-models.ts"
+import type { PerstackEvent } from "../protocol/events/index.ts"
+import { isTerminalEvent, type TerminalEvent } from "../protocol/events/terminal.ts"
+import type { RunSpec } from "../protocol/run-spec.ts"
+import { emptyUsage } from "../protocol/usage.ts"
+import { TodoStore } from "../skills/base/todo-store.ts"
+import { createSkillSet, type SkillSet } from "../skills/skill-set.ts"
+import { RUNTIME_VERSION } from "../version.ts"
+import type { LoopContext } from "./context.ts"
+import { createEventFactory } from "./event-factory.ts"
+import { createMessageBuilder } from "./messages.ts"
+import { callTools } from "./states/call-tools.ts"
+import { generateRunResult } from "./states/generate-run-result.ts"
+import { generateToolCall } from "./states/generate-tool-call.ts"
+import { init } from "./states/init.ts"
+import { prepareForStep } from "./states/prepare-for-step.ts"
+import {
+  callDelegate,
+  callInteractiveTool,
+  finishingStep,
+  resolveToolResult,
+} from "./states/stop-and-finish.ts"
+
+type State =
+  | "Init"
+  | "PreparingForStep"
+  | "GeneratingToolCall"
+  | "CallingTool"
+  | "ResolvingToolResult"
+  | "GeneratingRunResult"
+  | "CallingInteractiveTool"
+  | "CallingDelegate"
+  | "FinishingStep"
+
+const LOGIC: Record<State, (ctx: LoopContext) => Promise<PerstackEvent>> = {
+  Init: init,
+  PreparingForStep: prepareForStep,
+  GeneratingToolCall: generateToolCall,
+  CallingTool: callTools,
+  ResolvingToolResult: resolveToolResult,
+  GeneratingRunResult: generateRunResult,
+  CallingInteractiveTool: callInteractiveTool,
+  CallingDelegate: callDelegate,
+  FinishingStep: finishingStep,
+}
+
+/** Reference §4.2, plus PreparingForStep → stop when a segment starts with no step budget. */
+const TRANSITIONS: Record<State, Partial<Record<PerstackEvent["type"], State>>> = {
+  Init: { startRun: "PreparingForStep" },
+  PreparingForStep: {
+    startGeneration: "GeneratingToolCall",
+    resumeToolCalls: "CallingTool",
+    finishAllToolCalls: "FinishingStep",
+  },
+  GeneratingToolCall: { callTools: "CallingTool", retry: "FinishingStep" },
+  CallingTool: {
+    resolveToolResults: "ResolvingToolResult",
+    attemptCompletion: "GeneratingRunResult",
+    callDelegate: "CallingDelegate",
+    callInteractiveTool: "CallingInteractiveTool",
+  },
+  ResolvingToolResult: { finishToolCall: "FinishingStep" },
+  GeneratingRunResult: { retry: "FinishingStep" },
+  CallingInteractiveTool: {},
+  CallingDelegate: {},
+  FinishingStep: { continueToNextStep: "PreparingForStep" },
+}
+
+export interface RunSegmentOptions {
+  spec: RunSpec
+  llm: LlmClient
+  /** receives every event in order; the loop waits for it (backpressure) */
+  emit: (event: PerstackEvent) => void | Promise<void>
+  /** the sandbox's environment: exec passes a filtered part of it on */
+  env?: Readonly<Record<string, string | undefined>>
+  signal?: AbortSignal
+  ids?: IdGenerator
+  clock?: Clock
+}
+
+/** Runs until a terminal event and returns it. Throws only for a RunSpec that cannot start (nothing emitted then). */
+export async function runSegment(options: RunSegmentOptions): Promise<TerminalEvent> {
+  const { spec } = options
+  const ids = options.ids ?? newId
+  const clock = options.clock ?? systemClock
+  const signal = options.signal ?? new AbortController().signal
+  // Resolved once: every path check compares against the real path.
+  const workspace = await realpath(spec.workspace ?? process.cwd())
+  const initialTodos = spec.input.type === "query" ? [] : (spec.input.checkpoint.todos ?? [])
+  const todos = new TodoStore(initialTodos)
+  let stepNumber = spec.stepNumber + 1
+  const events = createEventFactory({
+    jobId: spec.jobId,
+    runId: spec.runId,
+    expertKey: spec.expert.key,
+    ids,
+    clock,
+    stepNumber: () => stepNumber,
+  })
+  const emit = async (event: PerstackEvent) => {
+    await options.emit(event)
+  }
+  const skills: SkillSet = createSkillSet({
+    expert: spec.expert,
+    delegates: spec.delegates,
+    isDelegated: spec.isDelegated,
+    baseContext: { workspace, todos, env: options.env ?? {}, signal },
+    ids,
+    events: {
+      onConnected: (skillName, durations) =>
+        void emit(events.runtime("skillConnected", { skillName, ...durations })),
+      onDisconnected: (skillName) => void emit(events.runtime("skillDisconnected", { skillName })),
+    },
+  })
+
+  const ctx: LoopContext = {
+    spec,
+    ids,
+    clock,
+    build: createMessageBuilder(ids),
+    events,
+    llm: options.llm,
+    skills,
+    todos,
+    signal,
+    contextWindow: contextWindowOf(spec.model),
+    // Init replaces both before anything reads them.
+    checkpoint: undefined as never,
+    step: { stepNumber, newMessages: [], usage: emptyUsage(), startedAt: clock() },
+    stepsTaken: 0,
+    emit,
+  }
+
+  await emit(
+    events.runtime("initializeRuntime", {
+      runtimeVersion: RUNTIME_VERSION,
+      runtime: "perstack",
+      expertName: spec.expert.name,
+      experts: [spec.expert.key, ...spec.delegates.map((delegate) => delegate.key)],
+      model: spec.model,
+      maxSteps: spec.stepNumber + spec.limits.stepBudget,
+      maxRetries: spec.limits.maxRetries,
+      timeout: spec.limits.timeout,
+      ...(spec.input.type !== "resume" ? { query: spec.input.text } : {}),
+    }),
+  )
+  let closed = false
+  try {
+    let state: State = "Init"
+    for (;;) {
+      const event: PerstackEvent = await LOGIC[state](ctx)
+      if (isTerminalEvent(event)) {
+        // Skills shut down first, so the terminal event is the sandbox's last line.
+        closed = true
+        await skills.close()
+        await emit(event)
+        return event
+      }
+      await emit(event)
+      const next: State | undefined = TRANSITIONS[state][event.type]
+      if (!next) throw new Error(`internal: no transition from ${state} on ${event.type}`)
+      state = next
+      stepNumber = ctx.checkpoint.stepNumber
+    }
+  } finally {
+    if (!closed) await skills.close()
+  }
+}
