@@ -11,6 +11,12 @@ export const sandboxStartedEventSchema = event("sandboxStarted", {
   /** pid, container id or Kubernetes Job name */
   sandboxId: z.string(),
   image: z.string().optional(),
+  /** where the run sits in the job's tree, so the tree can be rebuilt from the event logs alone */
+  expertKey: z.string().min(1).optional(),
+  parentRunId: z.string().min(1).optional(),
+  parentToolCallId: z.string().min(1).optional(),
+  /** the checkpoint this segment resumed or continued from */
+  resumedFrom: z.string().min(1).optional(),
 })
 
 export const sandboxExitedEventSchema = event("sandboxExited", {

@@ -1,0 +1,21 @@
+// Picks the sandbox backend by name.
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import type { SandboxBackend as BackendName } from "../../runtime/protocol/config/perstack-toml.ts"
+import { createLocalBackend } from "./local/local-backend.ts"
+import type { SandboxBackend } from "./sandbox.ts"
+
+export function createBackend(
+  name: BackendName,
+  options: { onStderr?: ((runId: string, chunk: Buffer) => void) | undefined } = {},
+): SandboxBackend {
+  switch (name) {
+    case "local":
+      return createLocalBackend(options.onStderr ? { onStderr: options.onStderr } : {})
+    case "docker":
+    case "kubernetes":
+      throw new PerstackError(
+        "sandbox.unavailable",
+        `the ${name} sandbox backend is not available yet; use --sandbox local`,
+      )
+  }
+}

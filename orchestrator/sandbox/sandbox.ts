@@ -1,0 +1,43 @@
+// The sandbox backend interface: start one run from a RunSpec, read its stdout, wait for its end, stop it.
+import type { SandboxBackend as SandboxBackendName } from "../../runtime/protocol/config/perstack-toml.ts"
+import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
+
+export interface SandboxStartOptions {
+  spec: RunSpec
+  /** the sandbox's whole environment: only what this Expert needs (its provider key, its skills' requiredEnv) */
+  env: Readonly<Record<string, string>>
+  /** the workspace on the host; the sandbox sees it as its working directory */
+  workspace: string
+  /** labels for finding and reaping the sandbox (job, run, parent run) */
+  labels: { jobId: string; runId: string; parentRunId?: string }
+}
+
+export type SandboxExitReason = "completed" | "crashed" | "timeout" | "cancelled" | "oomKilled"
+
+export interface SandboxExit {
+  exitCode: number | null
+  signal?: string
+  /** how the sandbox ended, as the backend saw it; the scheduler refines it with the event stream */
+  reason: SandboxExitReason
+  /** the end of its stderr, for a crash report */
+  stderrTail: string
+  durationMs: number
+}
+
+export interface Sandbox {
+  readonly id: string
+  readonly backend: SandboxBackendName
+  readonly image?: string
+  /** the raw bytes of its stdout (NDJSON events); consumed once */
+  readonly stdout: AsyncIterable<Uint8Array>
+  /** resolves when the sandbox has ended and its output is drained */
+  wait(): Promise<SandboxExit>
+  /** graceful (SIGTERM or equivalent), then forced after `graceMs`; resolves when it has ended */
+  stop(options?: { graceMs?: number; reason?: "cancelled" | "timeout" }): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export interface SandboxBackend {
+  readonly name: SandboxBackendName
+  start(options: SandboxStartOptions): Promise<Sandbox>
+}

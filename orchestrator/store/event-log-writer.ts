@@ -1,0 +1,64 @@
+// Appends events to a run's events.ndjson in batches: one write per burst, never one per event.
+
+import type { FileHandle } from "node:fs/promises"
+import { mkdir, open } from "node:fs/promises"
+import path from "node:path"
+
+/** Above this many buffered bytes, `append` makes the caller wait for the disk. */
+const HIGH_WATER = 4 * 1024 * 1024
+
+export class EventLogWriter {
+  private handle: Promise<FileHandle> | undefined
+  private pending: string[] = []
+  private pendingBytes = 0
+  private flushing: Promise<void> | undefined
+  private failure: unknown
+  private readonly file: string
+
+  constructor(file: string) {
+    this.file = file
+  }
+
+  /** Queues one event; resolves at once unless too much is buffered (backpressure). */
+  append(value: unknown): Promise<void> {
+    return this.appendLine(JSON.stringify(value))
+  }
+
+  /** Queues a line already serialised (as a sandbox printed it: a 10 MB event is not serialised again). */
+  appendLine(text: string): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure)
+    const line = `${text}\n`
+    this.pending.push(line)
+    this.pendingBytes += line.length
+    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushNow())
+    return this.pendingBytes > HIGH_WATER ? this.flush() : Promise.resolve()
+  }
+
+  /** Resolves when everything appended so far is written. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing
+    if (this.failure) throw this.failure
+  }
+
+  async close(): Promise<void> {
+    await this.flush()
+    if (this.handle) await (await this.handle).close()
+    this.handle = undefined
+  }
+
+  private async flushNow(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.join("")
+        this.pending = []
+        this.pendingBytes = 0
+        this.handle ??= mkdir(path.dirname(this.file), { recursive: true }).then(() => open(this.file, "a"))
+        await (await this.handle).write(batch)
+      }
+    } catch (error) {
+      this.failure = error
+    } finally {
+      this.flushing = undefined
+    }
+  }
+}

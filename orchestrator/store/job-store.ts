@@ -1,0 +1,141 @@
+// The job store: job.json, runs/<id>/run.json, runs/<id>/events.ndjson, checkpoints/<id>.json. Read back by parsing.
+import { createReadStream } from "node:fs"
+import { readdir, readFile } from "node:fs/promises"
+import { createInterface } from "node:readline"
+import type { z } from "zod"
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import { type Checkpoint, checkpointSchema } from "../../runtime/protocol/checkpoint.ts"
+import { type PerstackEvent, perstackEventSchema } from "../../runtime/protocol/events/index.ts"
+import { type Job, jobSchema } from "../../runtime/protocol/job.ts"
+import { type Run, runSchema } from "../../runtime/protocol/run.ts"
+import { writeJsonAtomic } from "./atomic-file.ts"
+import { EventLogWriter } from "./event-log-writer.ts"
+import { acquireJobLock, type JobLock } from "./job-lock.ts"
+import { storePaths } from "./store-paths.ts"
+
+async function readRecord<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {
+  let text: string
+  try {
+    text = await readFile(file, "utf8")
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+    throw error
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new PerstackError("store.corrupt", `${file}: not JSON: ${(error as Error).message}`)
+  }
+  const result = schema.safeParse(json)
+  if (!result.success) {
+    const first = result.error.issues[0]
+    throw new PerstackError(
+      "store.corrupt",
+      `${file}: ${first?.path.join(".") || "(root)"}: ${first?.message}`,
+    )
+  }
+  return result.data
+}
+
+const listDir = (dir: string) =>
+  readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [] as string[]
+    throw error
+  })
+
+export class JobStore {
+  readonly paths: ReturnType<typeof storePaths>
+
+  /** `root` is the store folder, usually `<workspace>/perstack`. */
+  constructor(root: string) {
+    this.paths = storePaths(root)
+  }
+
+  lock(jobId: string): Promise<JobLock> {
+    return acquireJobLock(this.paths.lockFile(jobId), jobId)
+  }
+
+  writeJob(job: Job): Promise<void> {
+    return writeJsonAtomic(this.paths.jobFile(job.id), jobSchema.parse(job))
+  }
+
+  writeRun(run: Run): Promise<void> {
+    return writeJsonAtomic(this.paths.runFile(run.jobId, run.id), runSchema.parse(run))
+  }
+
+  writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
+    return writeJsonAtomic(this.paths.checkpointFile(checkpoint.jobId, checkpoint.id), checkpoint)
+  }
+
+  eventLog(jobId: string, runId: string): EventLogWriter {
+    return new EventLogWriter(this.paths.eventsFile(jobId, runId))
+  }
+
+  readJob(jobId: string): Promise<Job | undefined> {
+    return readRecord(this.paths.jobFile(jobId), jobSchema)
+  }
+
+  readRun(jobId: string, runId: string): Promise<Run | undefined> {
+    return readRecord(this.paths.runFile(jobId, runId), runSchema)
+  }
+
+  readCheckpoint(jobId: string, checkpointId: string): Promise<Checkpoint | undefined> {
+    return readRecord(this.paths.checkpointFile(jobId, checkpointId), checkpointSchema)
+  }
+
+  /** Newest first. */
+  async listJobs(): Promise<Job[]> {
+    const ids = await listDir(this.paths.jobs)
+    const jobs = await Promise.all(ids.map((id) => this.readJob(id).catch(() => undefined)))
+    return jobs.filter((job): job is Job => job !== undefined).sort((a, b) => b.startedAt - a.startedAt)
+  }
+
+  /** In start order. */
+  async listRuns(jobId: string): Promise<Run[]> {
+    const ids = await listDir(this.paths.runs(jobId))
+    const runs = await Promise.all(ids.map((id) => this.readRun(jobId, id)))
+    return runs
+      .filter((run): run is Run => run !== undefined)
+      .sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id))
+  }
+
+  /** In step order. */
+  async listCheckpoints(jobId: string): Promise<Checkpoint[]> {
+    const files = (await listDir(this.paths.checkpoints(jobId))).filter((file) => file.endsWith(".json"))
+    const checkpoints = await Promise.all(
+      files.map((file) => this.readCheckpoint(jobId, file.slice(0, -".json".length))),
+    )
+    return checkpoints
+      .filter((checkpoint): checkpoint is Checkpoint => checkpoint !== undefined)
+      .sort((a, b) => a.stepNumber - b.stepNumber)
+  }
+
+  /** Streams a run's events line by line (memory stays flat however long the log). */
+  async *readEvents(jobId: string, runId: string): AsyncGenerator<PerstackEvent> {
+    const file = this.paths.eventsFile(jobId, runId)
+    const stream = createReadStream(file)
+    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
+    let lineNumber = 0
+    try {
+      for await (const line of lines) {
+        lineNumber++
+        if (line === "") continue
+        const result = perstackEventSchema.safeParse(JSON.parse(line))
+        if (!result.success) {
+          throw new PerstackError(
+            "store.corrupt",
+            `${file}:${lineNumber}: not a valid event: ${result.error.issues[0]?.message}`,
+          )
+        }
+        yield result.data
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return
+      throw error
+    } finally {
+      lines.close()
+      stream.destroy()
+    }
+  }
+}
