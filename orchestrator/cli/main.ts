@@ -1,10 +1,27 @@
 // The `perstack` command line. The only place that installs signal handlers or sets the exit code.
-import { Command } from "commander"
+import { Command, Option } from "commander"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
+import {
+  collect,
+  commaList,
+  nonNegativeInt,
+  positiveInt,
+  providerName,
+  reasoningBudget,
+  sandboxName,
+} from "./option-parsers.ts"
+import { EXIT_BAD_INPUT, type RunCommandOptions, runCommand } from "./run-command.ts"
 import { type CommandIo, validateCommand } from "./validate.ts"
 
-export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+export interface MainIo extends CommandIo {
+  /** aborted on Ctrl-C: running jobs stop gracefully and stay resumable */
+  signal?: AbortSignal
+  /** writes one NDJSON line to stdout, resolving once it is out (backpressure) */
+  writeEvent?: (line: string) => Promise<void>
+}
+
+export async function main(argv: readonly string[], io: MainIo): Promise<number> {
   let exitCode = 0
   const program = new Command("perstack")
     .description("Run AI Experts declared in perstack.toml, each in its own sandbox.")
@@ -23,15 +40,78 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       exitCode = await validateCommand(options, io)
     })
 
+  program
+    .command("run")
+    .description("run an Expert on a query; prints every event as one JSON line on stdout")
+    .argument("<expert>", "the coordinator Expert's key")
+    .argument("[query]", "the query (or, with -i, the answer to the pending interactive tool)")
+    .option(
+      "--config <path>",
+      "perstack.toml to read (default: the nearest one from the working directory up)",
+    )
+    .option("--provider <name>", "LLM provider (default: perstack.toml, else anthropic)", providerName)
+    .option("--model <name>", "model (default: perstack.toml, else claude-sonnet-4-5)")
+    .option(
+      "--reasoning-budget <budget>",
+      "none, minimal, low, medium, high or tokens (default low)",
+      reasoningBudget,
+    )
+    .option("--max-steps <n>", "the job's step budget, across all its runs (default 100)", positiveInt)
+    .option("--max-retries <n>", "retries of a failed generation (default 5)", nonNegativeInt)
+    .option("--timeout <ms>", "timeout of one generation, ms (default 300000)", positiveInt)
+    .option("--job-timeout <ms>", "stop the whole job after this long, ms (it stays resumable)", positiveInt)
+    .option("--job-id <id>", "id for a new job")
+    .option("--env-path <path>", "env file to load (repeatable; default .env then .env.local)", collect)
+    .option("--continue", "continue the latest job")
+    .option("--continue-job <jobId>", "continue this job")
+    .option(
+      "--resume-from <checkpointId>",
+      "continue from this checkpoint of the coordinator (with --continue-job)",
+    )
+    .option("-i, --interactive-tool-call-result", "the query is the answer to the pending interactive tool")
+    .addOption(
+      new Option(
+        "--sandbox <backend>",
+        "where each Expert runs: local, docker or kubernetes (default local)",
+      ).argParser(sandboxName),
+    )
+    .addOption(
+      new Option("--runtime <backend>", "the original's name for --sandbox")
+        .argParser(sandboxName)
+        .hideHelp(),
+    )
+    .option("--workspace <path>", "the workspace every Expert works in (default: the working directory)")
+    .option("--concurrency <n>", "sandboxes running at once (default 4)", positiveInt)
+    .option("--filter <types>", "print only these event types (comma-separated, repeatable)", commaList)
+    .option("--verbose", "also print the sandboxes' stderr")
+    .action(
+      async (
+        expert: string,
+        query: string | undefined,
+        options: RunCommandOptions & { runtime?: RunCommandOptions["sandbox"] },
+      ) => {
+        const { runtime, ...rest } = options
+        exitCode = await runCommand(
+          expert,
+          query,
+          { ...rest, sandbox: rest.sandbox ?? runtime },
+          {
+            ...io,
+            writeEvent: io.writeEvent ?? (async (line) => io.stdout(line)),
+          },
+        )
+      },
+    )
+
   try {
     await program.parseAsync(argv, { from: "user" })
   } catch (error) {
     const code = (error as { code?: string }).code
     if (code === "commander.helpDisplayed" || code === "commander.version") return 0
-    if (typeof code === "string" && code.startsWith("commander.")) return 2
+    if (typeof code === "string" && code.startsWith("commander.")) return EXIT_BAD_INPUT
     if (error instanceof PerstackError) {
-      io.stderr(`${error.message}\n`)
-      return 1
+      io.stderr(`perstack: ${error.message}\n`)
+      return EXIT_BAD_INPUT
     }
     throw error
   }

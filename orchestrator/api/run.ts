@@ -1,0 +1,102 @@
+// The library API: run an Expert from perstack.toml as a job, the way `perstack run` does.
+import { stat } from "node:fs/promises"
+import path from "node:path"
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
+import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import { loadConfig, parseConfigText } from "../config/load-config.ts"
+import { loadEnv } from "../config/load-env.ts"
+import { type JobResult, runJob } from "../job/run-job.ts"
+import { resolveSettings, type SettingOverrides } from "../job/settings.ts"
+import { createBackend } from "../sandbox/create-backend.ts"
+import { JobStore } from "../store/job-store.ts"
+
+export interface RunOptions extends SettingOverrides {
+  /** the coordinator Expert's key */
+  expert: string
+  /** the query; for a continued job a follow-up query, or with `interactiveAnswer` the answer */
+  query?: string
+  /** a parsed config, or perstack.toml text; otherwise `configPath`, otherwise the nearest perstack.toml */
+  config?: PerstackConfig | string
+  configPath?: string
+  /** every Expert's working directory (default: the current directory); the job store is its perstack/ */
+  workspace?: string
+  /** default: process.env plus .env and .env.local in the workspace (see loadEnv for the precedence) */
+  env?: Readonly<Record<string, string | undefined>>
+  envPath?: string[]
+  /** continue a job: its id, or "latest" */
+  continueJob?: string
+  /** with continueJob: go back to this checkpoint of the coordinator */
+  resumeFrom?: string
+  /** with continueJob: the query answers the pending interactive tool */
+  interactiveAnswer?: boolean
+  jobId?: string
+  /** aborting stops every sandbox gracefully; the job stays resumable */
+  signal?: AbortSignal
+  /** every event of the job, in order; the job waits for it (backpressure) */
+  onEvent?: (event: PerstackEvent) => void | Promise<void>
+  /** each chunk of a sandbox's stderr */
+  onSandboxStderr?: (runId: string, chunk: Buffer) => void
+}
+
+export type { JobResult }
+
+export async function run(options: RunOptions): Promise<JobResult> {
+  const workspace = path.resolve(options.workspace ?? ".")
+  if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
+    throw new PerstackError("workspace.notFound", `workspace ${workspace}: not a directory`)
+  }
+  const { config } =
+    typeof options.config === "string"
+      ? parseConfigText(options.config, "perstack.toml")
+      : options.config
+        ? { config: options.config }
+        : await loadConfig({ configPath: options.configPath, cwd: workspace })
+  const env =
+    options.env ??
+    (await loadEnv({ dir: workspace, files: options.envPath ?? config.envPath, processEnv: process.env }))
+  const settings = resolveSettings(config, options)
+  if (options.resumeFrom && !options.continueJob) {
+    throw new PerstackError(
+      "usage",
+      "resumeFrom (--resume-from) needs continueJob (--continue-job <jobId> or --continue)",
+    )
+  }
+  if (options.interactiveAnswer && !options.continueJob) {
+    throw new PerstackError(
+      "usage",
+      "an interactive answer (-i) needs continueJob (--continue-job <jobId> or --continue)",
+    )
+  }
+  let jobId = options.continueJob
+  if (jobId === "latest") {
+    const [latest] = await new JobStore(path.join(workspace, "perstack")).listJobs()
+    if (!latest)
+      throw new PerstackError("job.notFound", `no job yet in ${path.join(workspace, "perstack", "jobs")}`)
+    jobId = latest.id
+  }
+  if (!jobId && !options.query)
+    throw new PerstackError("query.missing", `give a query for "${options.expert}"`)
+
+  return runJob({
+    config,
+    expertKey: options.expert,
+    ...(options.query !== undefined ? { query: options.query } : {}),
+    ...(jobId
+      ? {
+          continueJob: {
+            jobId,
+            ...(options.resumeFrom ? { fromCheckpointId: options.resumeFrom } : {}),
+            ...(options.interactiveAnswer ? { interactiveAnswer: true } : {}),
+          },
+        }
+      : {}),
+    ...(options.jobId ? { jobId: options.jobId } : {}),
+    workspace,
+    backend: createBackend(settings.sandbox, { onStderr: options.onSandboxStderr }),
+    settings,
+    env,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  })
+}

@@ -1,0 +1,101 @@
+// `perstack run <expert> [query]`: runs a job and prints its merged event stream as NDJSON on stdout.
+import path from "node:path"
+import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import type { Status } from "../../runtime/protocol/status.ts"
+import { type JobResult, type RunOptions, run } from "../api/run.ts"
+import { findConfigFile } from "../config/load-config.ts"
+import type { SettingOverrides } from "../job/settings.ts"
+import type { CommandIo } from "./validate.ts"
+
+/** Exit codes a script can rely on (the original exits 0 even when the run failed). */
+export const EXIT_CODES: Readonly<Record<Status, number>> = {
+  completed: 0,
+  stoppedByError: 1,
+  stoppedByExceededMaxSteps: 3,
+  stoppedByInteractiveTool: 4,
+  stoppedByCancel: 130,
+  // never a job's final status
+  init: 1,
+  proceeding: 1,
+  stoppedByDelegate: 1,
+}
+/** bad invocation, config, environment or input: nothing ran */
+export const EXIT_BAD_INPUT = 2
+
+export interface RunCommandOptions extends SettingOverrides {
+  config?: string
+  jobId?: string
+  envPath?: string[]
+  continue?: boolean
+  continueJob?: string
+  resumeFrom?: string
+  interactiveToolCallResult?: boolean
+  verbose?: boolean
+  workspace?: string
+  filter?: string[]
+}
+
+export async function runCommand(
+  expertKey: string,
+  query: string | undefined,
+  options: RunCommandOptions,
+  io: CommandIo & { signal?: AbortSignal; writeEvent: (line: string) => Promise<void> },
+): Promise<number> {
+  const {
+    config,
+    continue: latest,
+    continueJob,
+    interactiveToolCallResult,
+    verbose,
+    workspace,
+    filter,
+    ...settings
+  } = options
+  const wanted = filter && filter.length > 0 ? new Set(filter) : undefined
+  const request: RunOptions = {
+    ...settings,
+    expert: expertKey,
+    ...(query !== undefined ? { query } : {}),
+    ...(config ? { configPath: path.resolve(io.cwd, config) } : {}),
+    workspace: path.resolve(io.cwd, workspace ?? "."),
+    ...(continueJob || latest ? { continueJob: continueJob ?? "latest" } : {}),
+    ...(interactiveToolCallResult ? { interactiveAnswer: true } : {}),
+    ...(io.signal ? { signal: io.signal } : {}),
+    onEvent: (event: PerstackEvent) =>
+      wanted && !wanted.has(event.type) ? undefined : io.writeEvent(`${JSON.stringify(event)}\n`),
+    ...(verbose
+      ? {
+          onSandboxStderr: (runId: string, chunk: Buffer) =>
+            io.stderr(prefixLines(`[${runId}] `, chunk.toString("utf8"))),
+        }
+      : {}),
+  }
+  // The config is searched from the working directory (as `perstack validate` does), not from the workspace.
+  if (!config) request.configPath = await findConfigFile({ cwd: io.cwd })
+  const result = await run(request)
+  io.stderr(`${summary(expertKey, result)}\n`)
+  return EXIT_CODES[result.status]
+}
+
+function prefixLines(prefix: string, text: string): string {
+  return text.replace(/^(?=.)/gm, prefix)
+}
+
+function summary(expertKey: string, result: JobResult): string {
+  const { job } = result
+  const tokens = `${job.usage.inputTokens} tokens in (${job.usage.cachedInputTokens} cached), ${job.usage.outputTokens} out`
+  const head = `perstack: job ${job.id} ${result.status} after ${job.totalSteps} steps; ${tokens}`
+  switch (result.status) {
+    case "stoppedByInteractiveTool": {
+      const call = result.checkpoint?.pendingToolCalls?.[0]
+      return `${head}\nwaiting for an answer to ${call ? `${call.toolName} ${JSON.stringify(call.args)}` : "an interactive tool"}; answer with:\n  perstack run ${expertKey} --continue-job ${job.id} -i "<answer>"`
+    }
+    case "stoppedByCancel":
+    case "stoppedByExceededMaxSteps":
+      return `${head}\ncontinue it with: perstack run ${expertKey} --continue-job ${job.id}${result.status === "stoppedByExceededMaxSteps" ? " --max-steps <more>" : ""} ["<query>"]`
+    case "stoppedByError":
+      return `${head}\n${result.error ?? ""}`
+    default:
+      return head
+  }
+}

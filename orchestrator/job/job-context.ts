@@ -1,0 +1,72 @@
+// The live state of one job: settings, store, counters, the sandboxes running, and how to stop them all.
+import type { Clock, IdGenerator } from "../../runtime/ids.ts"
+import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
+import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import type { Job } from "../../runtime/protocol/job.ts"
+import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
+import { addUsage, type Usage } from "../../runtime/protocol/usage.ts"
+import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.ts"
+import type { JobStore } from "../store/job-store.ts"
+import { Semaphore } from "./semaphore.ts"
+import type { JobSettings } from "./settings.ts"
+import type { StepBudget } from "./step-budget.ts"
+
+export type StopCause = "cancelled" | "timeout"
+
+export interface JobContextOptions {
+  job: Job
+  config: PerstackConfig
+  settings: JobSettings
+  store: JobStore
+  backend: SandboxBackend
+  workspace: string
+  env: Readonly<Record<string, string | undefined>>
+  ids: IdGenerator
+  clock: Clock
+  onEvent?: (event: PerstackEvent) => void | Promise<void>
+  /** per-Expert locks for the RunSpec (from perstack.lock) */
+  skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
+}
+
+export class JobContext {
+  readonly options: JobContextOptions
+  readonly limiter: Semaphore
+  private readonly running = new Set<Sandbox>()
+  private stopping: StopCause | undefined
+  job: Job
+
+  constructor(options: JobContextOptions) {
+    this.options = options
+    this.job = options.job
+    this.limiter = new Semaphore(options.settings.concurrency)
+  }
+
+  get stopCause(): StopCause | undefined {
+    return this.stopping
+  }
+
+  async emit(event: PerstackEvent): Promise<void> {
+    await this.options.onEvent?.(event)
+  }
+
+  /** A run finished a step: the job's totals and the spending conversation's budget (and its ancestors'). */
+  async stepFinished(usage: Usage, budget: StepBudget): Promise<void> {
+    budget.spend()
+    this.job = { ...this.job, totalSteps: this.job.totalSteps + 1, usage: addUsage(this.job.usage, usage) }
+    await this.options.store.writeJob(this.job)
+  }
+
+  track(sandbox: Sandbox): () => void {
+    this.running.add(sandbox)
+    // A sandbox that starts after a stop was requested is stopped at once.
+    if (this.stopping) void sandbox.stop({ reason: this.stopping === "timeout" ? "timeout" : "cancelled" })
+    return () => this.running.delete(sandbox)
+  }
+
+  /** Stops every running sandbox gracefully (then forcefully) and starts no new one. */
+  async stop(cause: StopCause): Promise<void> {
+    this.stopping ??= cause
+    const reason = cause === "timeout" ? "timeout" : "cancelled"
+    await Promise.all([...this.running].map((sandbox) => sandbox.stop({ reason })))
+  }
+}

@@ -1,0 +1,151 @@
+// A whole job: create or continue it, drive the coordinator's conversation, stop everything on cancel or timeout.
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import { type Clock, type IdGenerator, newId, systemClock } from "../../runtime/ids.ts"
+import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
+import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
+import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import type { Job } from "../../runtime/protocol/job.ts"
+import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
+import type { Status } from "../../runtime/protocol/status.ts"
+import { emptyUsage } from "../../runtime/protocol/usage.ts"
+import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import type { SandboxBackend } from "../sandbox/sandbox.ts"
+import { JobStore } from "../store/job-store.ts"
+import { continueStart } from "./continue-job.ts"
+import { type Outcome, runConversation } from "./conversation.ts"
+import { JobContext } from "./job-context.ts"
+import { expertOf } from "./run-spec-factory.ts"
+import { checkProviderEnv } from "./sandbox-env.ts"
+import type { JobSettings } from "./settings.ts"
+import { StepBudget } from "./step-budget.ts"
+
+export interface RunJobOptions {
+  config: PerstackConfig
+  expertKey: string
+  /** the query; for a continued job, a follow-up query or (with interactiveAnswer) the answer */
+  query?: string
+  /** an existing job to continue */
+  continueJob?: { jobId: string; fromCheckpointId?: string; interactiveAnswer?: boolean }
+  /** id for a new job (default: generated) */
+  jobId?: string
+  workspace: string
+  /** default `<workspace>/perstack` */
+  storeRoot?: string
+  backend: SandboxBackend
+  settings: JobSettings
+  /** the loaded environment (process env and .env files); sandboxes get only what they need of it */
+  env: Readonly<Record<string, string | undefined>>
+  signal?: AbortSignal
+  onEvent?: (event: PerstackEvent) => void | Promise<void>
+  skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
+  ids?: IdGenerator
+  clock?: Clock
+}
+
+export interface JobResult {
+  job: Job
+  status: Status
+  /** the coordinator's final answer, when it completed */
+  text?: string
+  /** the coordinator's last checkpoint */
+  checkpoint?: Checkpoint
+  error?: string
+}
+
+export async function runJob(options: RunJobOptions): Promise<JobResult> {
+  const ids = options.ids ?? newId
+  const clock = options.clock ?? systemClock
+  const store = new JobStore(options.storeRoot ?? `${options.workspace}/perstack`)
+  expertOf(options.config, options.expertKey)
+  checkProviderEnv(options.settings.provider, options.env)
+
+  const existing = options.continueJob ? await store.readJob(options.continueJob.jobId) : undefined
+  if (options.continueJob && !existing) {
+    throw new PerstackError("job.notFound", `no job ${options.continueJob.jobId} in ${store.paths.jobs}`)
+  }
+  if (existing && existing.coordinatorExpertKey !== options.expertKey) {
+    throw new PerstackError(
+      "job.wrongExpert",
+      `job ${existing.id} belongs to "${existing.coordinatorExpertKey}", not "${options.expertKey}"`,
+    )
+  }
+  const jobId = existing?.id ?? options.jobId ?? ids()
+  await using lock = await store.lock(jobId)
+  const job = new JobContext({
+    job: existing
+      ? { ...existing, status: "proceeding", maxSteps: options.settings.maxSteps, finishedAt: undefined }
+      : {
+          protocolVersion: PROTOCOL_VERSION,
+          id: jobId,
+          status: "proceeding",
+          coordinatorExpertKey: options.expertKey,
+          backend: options.backend.name,
+          totalSteps: 0,
+          maxSteps: options.settings.maxSteps,
+          usage: emptyUsage(),
+          startedAt: clock(),
+        },
+    config: options.config,
+    settings: options.settings,
+    store,
+    backend: options.backend,
+    workspace: options.workspace,
+    env: options.env,
+    ids,
+    clock,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.skillLocksFor ? { skillLocksFor: options.skillLocksFor } : {}),
+  })
+  if (job.job.finishedAt === undefined) delete job.job.finishedAt
+  await store.writeJob(job.job)
+
+  const onAbort = () => void job.stop("cancelled")
+  options.signal?.addEventListener("abort", onAbort, { once: true })
+  if (options.signal?.aborted) onAbort()
+  const timer = options.settings.jobTimeout
+    ? setTimeout(() => void job.stop("timeout"), options.settings.jobTimeout)
+    : undefined
+  // maxSteps is the job's whole budget: a continued job has what its earlier runs left.
+  const budget = new StepBudget(Math.max(0, options.settings.maxSteps - job.job.totalSteps))
+  let outcome: Outcome
+  try {
+    outcome = options.continueJob
+      ? await continueStart(job, options.expertKey, options.continueJob, options.query, budget)
+      : await runConversation(job, {
+          expertKey: options.expertKey,
+          budget,
+          input: { type: "query", text: options.query ?? "" },
+        })
+  } finally {
+    if (timer) clearTimeout(timer)
+    options.signal?.removeEventListener("abort", onAbort)
+  }
+
+  const status = jobStatus(job, outcome)
+  job.job = { ...job.job, status, ...(status === "completed" ? { finishedAt: clock() } : {}) }
+  await store.writeJob(job.job)
+  await lock.release()
+  return {
+    job: job.job,
+    status,
+    ...(outcome.kind === "completed" ? { text: outcome.text } : {}),
+    ...(outcome.checkpoint ? { checkpoint: outcome.checkpoint } : {}),
+    ...(outcome.kind === "error" ? { error: outcome.message } : {}),
+  }
+}
+
+function jobStatus(job: JobContext, outcome: Outcome): Status {
+  if (job.stopCause) return "stoppedByCancel"
+  switch (outcome.kind) {
+    case "completed":
+      return "completed"
+    case "interactive":
+      return "stoppedByInteractiveTool"
+    case "maxSteps":
+      return "stoppedByExceededMaxSteps"
+    case "error":
+      return "stoppedByError"
+    case "cancelled":
+      return "stoppedByCancel"
+  }
+}

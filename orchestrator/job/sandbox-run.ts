@@ -1,0 +1,160 @@
+// Runs one segment in a sandbox: start it, take in its events, persist them, and return its terminal event.
+import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
+import type { PerstackEvent, SandboxEvent } from "../../runtime/protocol/events/index.ts"
+import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
+import type { Run } from "../../runtime/protocol/run.ts"
+import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
+import { emptyUsage } from "../../runtime/protocol/usage.ts"
+import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import { readSandboxEvents } from "../intake/event-intake.ts"
+import { outputRejectedEvent } from "../intake/output-rejected.ts"
+import type { SandboxExit } from "../sandbox/sandbox.ts"
+import type { JobContext } from "./job-context.ts"
+import { expertOf } from "./run-spec-factory.ts"
+import { sandboxEnv } from "./sandbox-env.ts"
+import type { StepBudget } from "./step-budget.ts"
+import { synthesizeCrash } from "./synthesize-crash.ts"
+
+export interface SegmentLinks {
+  parentRunId?: string
+  parentToolCallId?: string
+  resumedFrom?: string
+}
+
+export async function runInSandbox(
+  job: JobContext,
+  spec: RunSpec,
+  links: SegmentLinks,
+  budget: StepBudget,
+): Promise<TerminalEvent> {
+  const { store, backend, clock, ids } = job.options
+  const base = { protocolVersion: PROTOCOL_VERSION, jobId: spec.jobId, runId: spec.runId }
+  let run: Run = {
+    protocolVersion: PROTOCOL_VERSION,
+    id: spec.runId,
+    jobId: spec.jobId,
+    expertKey: spec.expert.key,
+    ...links,
+    status: "proceeding",
+    sandbox: { backend: backend.name },
+    usage: emptyUsage(),
+    startedAt: clock(),
+  }
+  await store.writeRun(run)
+  const log = store.eventLog(spec.jobId, spec.runId)
+  const record = async (event: PerstackEvent, text?: string) => {
+    await (text === undefined ? log.append(event) : log.appendLine(text))
+    await job.emit(event)
+  }
+  const orchestratorEvent = <T extends object>(type: string, payload: T) =>
+    ({ ...base, id: ids(), timestamp: clock(), type, ...payload }) as unknown as PerstackEvent
+
+  const env = sandboxEnv({
+    expertKey: spec.expert.key,
+    expert: expertOf(job.options.config, spec.expert.key),
+    provider: spec.provider,
+    env: job.options.env,
+  })
+  const sandbox = await backend.start({
+    spec,
+    env,
+    workspace: job.options.workspace,
+    labels: {
+      jobId: spec.jobId,
+      runId: spec.runId,
+      ...(links.parentRunId ? { parentRunId: links.parentRunId } : {}),
+    },
+  })
+  const untrack = job.track(sandbox)
+  run = {
+    ...run,
+    sandbox: { backend: sandbox.backend, id: sandbox.id, ...(sandbox.image ? { image: sandbox.image } : {}) },
+  }
+  await store.writeRun(run)
+  await record(
+    orchestratorEvent("sandboxStarted", {
+      backend: sandbox.backend,
+      sandboxId: sandbox.id,
+      ...(sandbox.image ? { image: sandbox.image } : {}),
+      expertKey: spec.expert.key,
+      ...links,
+    }),
+  )
+
+  let terminal: TerminalEvent | undefined
+  let lastCheckpoint: Checkpoint | undefined
+  let exit: SandboxExit
+  try {
+    for await (const item of readSandboxEvents(sandbox.stdout, {
+      expect: { jobId: spec.jobId, runId: spec.runId },
+    })) {
+      if (item.kind === "rejected") {
+        await record(
+          outputRejectedEvent(item, { jobId: spec.jobId, runId: spec.runId, id: ids(), timestamp: clock() }),
+        )
+        continue
+      }
+      const event: SandboxEvent = item.event
+      // Stored as the sandbox printed it. Anything after the terminal event is kept but changes nothing.
+      await record(event, item.text)
+      if (terminal) continue
+      if (event.type === "startRun") {
+        const initial = event.initialCheckpoint
+        lastCheckpoint = {
+          ...initial,
+          status: "proceeding",
+          messages: [...initial.messages, ...event.inputMessages],
+        }
+      }
+      if (event.type === "continueToNextStep") {
+        await store.writeCheckpoint(event.checkpoint)
+        lastCheckpoint = event.nextCheckpoint
+        await job.stepFinished(event.step.usage, budget)
+      }
+      if (isTerminalEvent(event)) {
+        terminal = event
+        await store.writeCheckpoint(event.checkpoint)
+        if (event.step.finishedAt !== undefined) await job.stepFinished(event.step.usage, budget)
+      }
+    }
+  } finally {
+    exit = await sandbox.wait()
+    untrack()
+  }
+  await record(
+    orchestratorEvent("sandboxExited", {
+      backend: sandbox.backend,
+      sandboxId: sandbox.id,
+      ...exitPayload(exit, terminal),
+    }),
+  )
+
+  if (!terminal) {
+    terminal = synthesizeCrash({ spec, exit, lastCheckpoint, ids, clock, stopCause: job.stopCause })
+    await record(terminal)
+    await store.writeCheckpoint(terminal.checkpoint)
+  }
+  await log.close()
+  run = {
+    ...run,
+    status: terminal.checkpoint.status,
+    usage: terminal.checkpoint.usage,
+    lastCheckpointId: terminal.checkpoint.id,
+    ...(terminal.type === "stopRunByError" ? { error: terminal.error } : {}),
+    finishedAt: clock(),
+  }
+  await store.writeRun(run)
+  return terminal
+}
+
+function exitPayload(exit: SandboxExit, terminal: TerminalEvent | undefined) {
+  // An exit without the terminal event is a crash, whatever the exit code says.
+  const reason = exit.reason === "completed" && !terminal ? "crashed" : exit.reason
+  return {
+    exitCode: exit.exitCode,
+    ...(exit.signal ? { signal: exit.signal } : {}),
+    reason,
+    ...(reason === "completed" || exit.stderrTail === "" ? {} : { stderrTail: exit.stderrTail }),
+    durationMs: exit.durationMs,
+  }
+}

@@ -1,0 +1,64 @@
+// The effective settings of a job: command line over perstack.toml over defaults, in one place.
+import type { PerstackConfig, SandboxBackend } from "../../runtime/protocol/config/perstack-toml.ts"
+import type { ProviderConfig, ProviderName, ReasoningBudget } from "../../runtime/protocol/config/provider.ts"
+
+export const DEFAULTS = {
+  providerName: "anthropic" as ProviderName,
+  model: "claude-sonnet-4-5",
+  reasoningBudget: "low" as ReasoningBudget,
+  maxSteps: 100,
+  maxRetries: 5,
+  /** per generation, ms (the original's effective default) */
+  timeout: 300_000,
+  concurrency: 4,
+  sandbox: "local" as SandboxBackend,
+}
+
+export interface JobSettings {
+  provider: ProviderConfig
+  model: string
+  reasoningBudget: ReasoningBudget
+  /** the job's step budget, across all its runs */
+  maxSteps: number
+  maxRetries: number
+  timeout: number
+  /** sandboxes running at once */
+  concurrency: number
+  sandbox: SandboxBackend
+  /** wall-clock limit of the whole job, ms */
+  jobTimeout?: number
+}
+
+export interface SettingOverrides {
+  provider?: ProviderName
+  model?: string
+  reasoningBudget?: ReasoningBudget
+  maxSteps?: number
+  maxRetries?: number
+  timeout?: number
+  concurrency?: number
+  sandbox?: SandboxBackend
+  jobTimeout?: number
+}
+
+export function resolveSettings(config: PerstackConfig, overrides: SettingOverrides = {}): JobSettings {
+  const configured = config.provider
+  // A provider named on the command line keeps the file's settings only when it is the same provider.
+  const provider: ProviderConfig =
+    overrides.provider === undefined
+      ? (configured ?? { providerName: DEFAULTS.providerName })
+      : configured?.providerName === overrides.provider
+        ? configured
+        : ({ providerName: overrides.provider } as ProviderConfig)
+  return {
+    provider,
+    model: overrides.model ?? config.model ?? DEFAULTS.model,
+    reasoningBudget: overrides.reasoningBudget ?? config.reasoningBudget ?? DEFAULTS.reasoningBudget,
+    maxSteps: overrides.maxSteps ?? config.maxSteps ?? DEFAULTS.maxSteps,
+    maxRetries: overrides.maxRetries ?? config.maxRetries ?? DEFAULTS.maxRetries,
+    timeout: overrides.timeout ?? config.timeout ?? DEFAULTS.timeout,
+    concurrency: overrides.concurrency ?? DEFAULTS.concurrency,
+    sandbox: overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox,
+    ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
+  }
+}

@@ -1,0 +1,73 @@
+// The terminal event a sandbox never printed: it died, so the orchestrator writes stopRunByError for it.
+import type { Clock, IdGenerator } from "../../runtime/ids.ts"
+import type { Checkpoint, RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
+import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
+import { emptyUsage } from "../../runtime/protocol/usage.ts"
+import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import type { SandboxExit } from "../sandbox/sandbox.ts"
+import type { StopCause } from "./job-context.ts"
+
+export function synthesizeCrash(options: {
+  spec: RunSpec
+  exit: SandboxExit
+  /** the last state the run reported; without one, the state it started from */
+  lastCheckpoint: Checkpoint | undefined
+  ids: IdGenerator
+  clock: Clock
+  stopCause: StopCause | undefined
+}): Extract<TerminalEvent, { type: "stopRunByError" }> {
+  const { spec, exit } = options
+  const stopped = exit.reason === "cancelled" || exit.reason === "timeout" || options.stopCause !== undefined
+  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`
+  const tail = exit.stderrTail.trim().split("\n").slice(-20).join("\n")
+  const error: RunError = stopped
+    ? {
+        name: "Cancelled",
+        code: "run.cancelled",
+        message: `the sandbox was stopped (${how}) before it finished its step`,
+        isRetryable: true,
+      }
+    : {
+        name: "SandboxCrashed",
+        code: exit.reason === "oomKilled" ? "sandbox.oomKilled" : "sandbox.crashed",
+        message: `the sandbox ended (${how}) without finishing the run${tail ? `; the end of its stderr:\n${tail}` : ""}`,
+        isRetryable: true,
+      }
+  const from =
+    options.lastCheckpoint ??
+    (spec.input.type === "query"
+      ? {
+          protocolVersion: PROTOCOL_VERSION,
+          id: options.ids(),
+          jobId: spec.jobId,
+          runId: spec.runId,
+          status: "init" as const,
+          stepNumber: spec.stepNumber + 1,
+          messages: [],
+          expert: { key: spec.expert.key, name: spec.expert.name, version: spec.expert.version },
+          usage: emptyUsage(),
+          ...(spec.input.delegatedBy ? { delegatedBy: spec.input.delegatedBy } : {}),
+        }
+      : { ...spec.input.checkpoint, runId: spec.runId, stepNumber: spec.stepNumber + 1 })
+  const checkpoint: Checkpoint = {
+    ...from,
+    id: options.ids(),
+    status: stopped ? "stoppedByCancel" : "stoppedByError",
+    error,
+  }
+  const now = options.clock()
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    id: options.ids(),
+    type: "stopRunByError",
+    timestamp: now,
+    jobId: spec.jobId,
+    runId: spec.runId,
+    expertKey: spec.expert.key,
+    stepNumber: checkpoint.stepNumber,
+    checkpoint,
+    step: { stepNumber: checkpoint.stepNumber, newMessages: [], usage: emptyUsage(), startedAt: now },
+    error,
+  }
+}
