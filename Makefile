@@ -13,9 +13,10 @@ setup: node_modules/.setup-done
 build: setup
 	$(RUN) npm run build
 
-# The main job: for now, validate the bundled delegation example.
+# The main job: the fitness assistant delegating to the pro trainer, end to end (see scripts/demo.ts).
 demo: build
 	$(RUN) node dist/perstack.js validate --config examples/fitness-assistant/perstack.toml
+	$(RUN) node scripts/demo.ts
 
 # The README's test command; .ci/run calls exactly this.
 test: setup
