@@ -7,6 +7,7 @@ import type {
 import type { ReasoningBudget } from "../protocol/config/provider.ts"
 import { emptyUsage, type Usage } from "../protocol/usage.ts"
 import { backoffDelay, sleep } from "./backoff.ts"
+import { nodeFetch } from "./node-fetch.ts"
 import { ProviderError, toProviderError } from "./provider-error.ts"
 import { reasoningParams } from "./reasoning.ts"
 import type { ResolvedProvider } from "./resolve-provider.ts"
@@ -68,6 +69,8 @@ export function createLlmClient(options: {
     maxRetries: 0,
     // Our AbortSignal times each attempt; the SDK's own timer must never fire first (it ends a stream silently).
     timeout: options.timeoutMs * 2,
+    // See node-fetch.ts: no WebAssembly HTTP parser in the sandbox.
+    fetch: nodeFetch as unknown as typeof fetch,
     // The SDK logs through console; in a sandbox stdout is the protocol, and our errors say it all anyway.
     logLevel: "off",
   })
