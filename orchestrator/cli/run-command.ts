@@ -39,7 +39,7 @@ export async function runCommand(
   expertKey: string,
   query: string | undefined,
   options: RunCommandOptions,
-  io: CommandIo & { signal?: AbortSignal; writeEvent: (line: string) => Promise<void> },
+  io: CommandIo & { signal?: AbortSignal; writeEvent: (line: string) => Promise<void> | undefined },
 ): Promise<number> {
   const {
     config,
@@ -61,8 +61,8 @@ export async function runCommand(
     ...(continueJob || latest ? { continueJob: continueJob ?? "latest" } : {}),
     ...(interactiveToolCallResult ? { interactiveAnswer: true } : {}),
     ...(io.signal ? { signal: io.signal } : {}),
-    onEvent: (event: PerstackEvent) =>
-      wanted && !wanted.has(event.type) ? undefined : io.writeEvent(`${JSON.stringify(event)}\n`),
+    onEvent: (event: PerstackEvent, line?: string) =>
+      wanted && !wanted.has(event.type) ? undefined : io.writeEvent(`${line ?? JSON.stringify(event)}\n`),
     ...(verbose
       ? {
           onSandboxStderr: (runId: string, chunk: Buffer) =>

@@ -23,7 +23,7 @@ export interface JobContextOptions {
   env: Readonly<Record<string, string | undefined>>
   ids: IdGenerator
   clock: Clock
-  onEvent?: (event: PerstackEvent) => void | Promise<void>
+  onEvent?: (event: PerstackEvent, line?: string) => void | Promise<void>
   /** per-Expert locks for the RunSpec (from perstack.lock) */
   skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
 }
@@ -45,8 +45,9 @@ export class JobContext {
     return this.stopping
   }
 
-  async emit(event: PerstackEvent): Promise<void> {
-    await this.options.onEvent?.(event)
+  /** Returns a promise only when the listener asks to wait: no promise per event on the hot path. */
+  emit(event: PerstackEvent, line?: string): void | Promise<void> {
+    return this.options.onEvent?.(event, line)
   }
 
   /** A run finished a step: the job's totals and the spending conversation's budget (and its ancestors'). */

@@ -36,7 +36,7 @@ export interface RunJobOptions {
   /** the loaded environment (process env and .env files); sandboxes get only what they need of it */
   env: Readonly<Record<string, string | undefined>>
   signal?: AbortSignal
-  onEvent?: (event: PerstackEvent) => void | Promise<void>
+  onEvent?: (event: PerstackEvent, line?: string) => void | Promise<void>
   skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
   ids?: IdGenerator
   clock?: Clock

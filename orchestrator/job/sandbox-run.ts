@@ -42,9 +42,12 @@ export async function runInSandbox(
   }
   await store.writeRun(run)
   const log = store.eventLog(spec.jobId, spec.runId)
+  // Awaits only when the log or the listener asks to (backpressure): a sandbox may print a million events.
   const record = async (event: PerstackEvent, text?: string) => {
-    await (text === undefined ? log.append(event) : log.appendLine(text))
-    await job.emit(event)
+    const stored = text === undefined ? log.append(event) : log.appendLine(text)
+    if (stored) await stored
+    const emitted = job.emit(event, text)
+    if (emitted) await emitted
   }
   const orchestratorEvent = <T extends object>(type: string, payload: T) =>
     ({ ...base, id: ids(), timestamp: clock(), type, ...payload }) as unknown as PerstackEvent

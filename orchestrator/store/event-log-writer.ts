@@ -5,7 +5,7 @@ import { mkdir, open } from "node:fs/promises"
 import path from "node:path"
 
 /** Above this many buffered bytes, `append` makes the caller wait for the disk. */
-const HIGH_WATER = 4 * 1024 * 1024
+const HIGH_WATER = 64 * 1024
 
 export class EventLogWriter {
   private handle: Promise<FileHandle> | undefined
@@ -19,19 +19,19 @@ export class EventLogWriter {
     this.file = file
   }
 
-  /** Queues one event; resolves at once unless too much is buffered (backpressure). */
-  append(value: unknown): Promise<void> {
+  /** Queues one event; returns a promise only when too much is buffered (backpressure). */
+  append(value: unknown): Promise<void> | undefined {
     return this.appendLine(JSON.stringify(value))
   }
 
   /** Queues a line already serialised (as a sandbox printed it: a 10 MB event is not serialised again). */
-  appendLine(text: string): Promise<void> {
+  appendLine(text: string): Promise<void> | undefined {
     if (this.failure) return Promise.reject(this.failure)
     const line = `${text}\n`
     this.pending.push(line)
     this.pendingBytes += line.length
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushNow())
-    return this.pendingBytes > HIGH_WATER ? this.flush() : Promise.resolve()
+    return this.pendingBytes > HIGH_WATER ? this.flush() : undefined
   }
 
   /** Resolves when everything appended so far is written. */

@@ -5,6 +5,7 @@ import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import { createNdjsonWriter } from "./ndjson-writer.ts"
+import { writeProcessStats } from "./process-stats.ts"
 import { readRunSpec } from "./read-run-spec.ts"
 
 const USAGE = `usage: perstack-runtime [RUNSPEC.json | -]
@@ -66,17 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     process.off("SIGTERM", stop)
     process.off("SIGINT", stop)
-    if (process.env.PERSTACK_RUNTIME_STATS === "1") writeStats()
+    // PERSTACK_RUNTIME_STATS=1: resource figures on stderr (npm run bench reads them).
+    if (process.env.PERSTACK_RUNTIME_STATS === "1") writeProcessStats("perstack-runtime")
   }
-}
-
-/** `PERSTACK_RUNTIME_STATS=1`: one line of resource figures on stderr, for `npm run bench` and the curious. */
-function writeStats() {
-  const usage = process.resourceUsage()
-  const stats = {
-    cpuMs: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000),
-    maxRssKb: usage.maxRSS,
-    uptimeMs: Math.round(process.uptime() * 1000),
-  }
-  process.stderr.write(`perstack-runtime stats ${JSON.stringify(stats)}\n`)
 }

@@ -6,3 +6,6 @@
  * (No WebAssembly flags: the runtime's HTTP client avoids undici's WebAssembly parser, see llm/node-fetch.ts.)
  */
 export const RUNTIME_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"]
+
+/** The `perstack` CLI's own flags (its shebang): see scripts/bench/job-ingest.ts for the measurement. */
+export const ORCHESTRATOR_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=1"]

@@ -16,7 +16,7 @@ export function defaultRuntimeEntry(): string {
 }
 
 export interface LocalBackendOptions {
-  /** the runtime program (default: the bundle, else the source) */
+  /** the runtime program (default: PERSTACK_RUNTIME_ENTRY, else the bundle, else the source) */
   runtimeEntry?: string
   /** the Node binary (default: the one running the orchestrator) */
   nodePath?: string
@@ -25,7 +25,8 @@ export interface LocalBackendOptions {
 }
 
 export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBackend {
-  const entry = options.runtimeEntry ?? defaultRuntimeEntry()
+  // PERSTACK_RUNTIME_ENTRY: for developing the runtime, or benchmarking with a stand-in.
+  const entry = options.runtimeEntry ?? process.env.PERSTACK_RUNTIME_ENTRY ?? defaultRuntimeEntry()
   const node = options.nodePath ?? process.execPath
   return {
     name: "local",
