@@ -10,7 +10,8 @@ import { PROVIDER_PRESETS } from "../runtime/llm/providers.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 const example = path.join(root, "examples/fitness-assistant")
-const workspace = path.join(root, "demo-workspace")
+const workspace = path.resolve(process.env.PERSTACK_DEMO_WORKSPACE ?? path.join(root, "demo-workspace"))
+const shown = path.relative(root, workspace) || workspace
 const query = process.argv[2] ?? "Start today's session"
 
 await rm(workspace, { recursive: true, force: true })
