@@ -73,7 +73,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   await using lock = await store.lock(jobId)
   const job = new JobContext({
     job: existing
-      ? { ...existing, status: "proceeding", maxSteps: options.settings.maxSteps, finishedAt: undefined }
+      ? { ...withoutFinish(existing), status: "proceeding", maxSteps: options.settings.maxSteps }
       : {
           protocolVersion: PROTOCOL_VERSION,
           id: jobId,
@@ -96,7 +96,6 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.skillLocksFor ? { skillLocksFor: options.skillLocksFor } : {}),
   })
-  if (job.job.finishedAt === undefined) delete job.job.finishedAt
   await store.writeJob(job.job)
 
   const onAbort = () => void job.stop("cancelled")
@@ -122,7 +121,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   }
 
   const status = jobStatus(job, outcome)
-  job.job = { ...job.job, status, ...(status === "completed" ? { finishedAt: clock() } : {}) }
+  // finishedAt: when the job last stopped running, whatever the status (a resumed job clears it).
+  job.job = { ...job.job, status, finishedAt: clock() }
   await store.writeJob(job.job)
   await lock.release()
   return {
@@ -132,6 +132,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     ...(outcome.checkpoint ? { checkpoint: outcome.checkpoint } : {}),
     ...(outcome.kind === "error" ? { error: outcome.message } : {}),
   }
+}
+
+/** A continued job is running again: it has no finish time until it finishes. */
+function withoutFinish(job: Job): Job {
+  const { finishedAt: _, ...rest } = job
+  return rest
 }
 
 function jobStatus(job: JobContext, outcome: Outcome): Status {
