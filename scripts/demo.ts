@@ -80,9 +80,9 @@ const code = await new Promise<number>((resolve) => child.on("close", (exit) => 
 await replay?.close()
 
 const log = await readFile(path.join(workspace, "fitness-log.md"), "utf8").catch(() => "(not written)")
-process.stdout.write(`\n--- demo-workspace/fitness-log.md\n${log}\n`)
+process.stdout.write(`\n--- ${shown}/fitness-log.md\n${log}\n`)
 process.stdout.write(
-  `The job is stored in demo-workspace/perstack/jobs/. Inspect it with:\n  node dist/perstack.js log --workspace demo-workspace\n`,
+  `The job is stored in ${shown}/perstack/jobs/. Inspect it with:\n  node dist/perstack.js log --workspace ${shown}\n`,
 )
 process.exitCode = code
 
