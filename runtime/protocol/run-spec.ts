@@ -3,6 +3,7 @@ import { z } from "zod"
 import { checkpointSchema, delegatedBySchema } from "./checkpoint.ts"
 import { providerConfigSchema, reasoningBudgetSchema } from "./config/provider.ts"
 import { skillSchema } from "./config/skill.ts"
+import { skillLocksSchema } from "./lockfile.ts"
 import { toolResultSchema } from "./tool.ts"
 import { protocolVersionSchema } from "./version.ts"
 
@@ -69,5 +70,10 @@ export const runSpecSchema = z.strictObject({
   input: runInputSchema,
   /** absolute path of the workspace inside the sandbox (default: the working directory) */
   workspace: z.string().min(1).optional(),
+  /**
+   * From a fresh perstack.lock, per skill name of this Expert: its tools (the server then starts at its first tool
+   * call) and the exact npx package to start. Absent: every MCP server starts before the first LLM request.
+   */
+  skillLocks: skillLocksSchema.optional(),
 })
 export type RunSpec = z.infer<typeof runSpecSchema>
