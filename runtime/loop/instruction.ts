@@ -21,10 +21,19 @@ Rules:
 Current time: ${new Date(options.now).toISOString()}`,
     `# Instruction\n\n${expert.instruction.trim()}`,
   ]
-  const rules = Object.entries(expert.skills).filter(([, skill]) => skill.rule?.trim())
-  if (rules.length > 0) {
+  // A skill's description says what it is for, its rule how to use it. A delegate has no interactive tools.
+  const described = Object.entries(expert.skills).filter(
+    ([, skill]) =>
+      (skill.rule?.trim() || skill.description?.trim()) &&
+      !(options.isDelegated && skill.type === "interactiveSkill"),
+  )
+  if (described.length > 0) {
     sections.push(
-      `# Skills\n\n${rules.map(([name, skill]) => `## ${name}\n\n${skill.description ? `${skill.description.trim()}\n\n` : ""}${skill.rule?.trim()}`).join("\n\n")}`,
+      `# Skills\n\n${described
+        .map(([name, skill]) =>
+          [`## ${name}`, skill.description?.trim(), skill.rule?.trim()].filter(Boolean).join("\n\n"),
+        )
+        .join("\n\n")}`,
     )
   }
   if (options.delegates.length > 0) {

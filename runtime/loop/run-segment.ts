@@ -9,7 +9,8 @@ import { isTerminalEvent, type TerminalEvent } from "../protocol/events/terminal
 import type { RunSpec } from "../protocol/run-spec.ts"
 import { emptyUsage } from "../protocol/usage.ts"
 import { TodoStore } from "../skills/base/todo-store.ts"
-import { createSkillSet, type SkillSet } from "../skills/skill-set.ts"
+import type { McpTimeouts } from "../skills/mcp/mcp-skill.ts"
+import { prepareSkillSet, type SkillSet } from "../skills/skill-set.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import type { LoopContext } from "./context.ts"
 import { createEventFactory } from "./event-factory.ts"
@@ -81,9 +82,15 @@ export interface RunSegmentOptions {
   signal?: AbortSignal
   ids?: IdGenerator
   clock?: Clock
+  /** MCP servers' start, call and stop bounds (tests shorten them) */
+  mcpTimeouts?: Partial<McpTimeouts>
 }
 
-/** Runs until a terminal event and returns it. Throws only for a RunSpec that cannot start (nothing emitted then). */
+/**
+ * Runs until a terminal event and returns it. Throws only for a run that cannot start: a RunSpec or environment
+ * problem (a missing requiredEnv variable, ...) before anything is emitted, or an MCP server that does not start
+ * (after initializeRuntime and that skill's events, which show why).
+ */
 export async function runSegment(options: RunSegmentOptions): Promise<TerminalEvent> {
   const { spec } = options
   const ids = options.ids ?? newId
@@ -105,19 +112,37 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
   const emit = async (event: PerstackEvent) => {
     await options.emit(event)
   }
-  const skills: SkillSet = createSkillSet({
+  const preparedSkills = prepareSkillSet({
     expert: spec.expert,
     delegates: spec.delegates,
     isDelegated: spec.isDelegated,
     baseContext: { workspace, todos, env: options.env ?? {}, signal },
     ids,
+    skillLocks: spec.skillLocks,
+    mcpTimeouts: options.mcpTimeouts,
     events: {
-      onConnected: (skillName, durations) =>
-        void emit(events.runtime("skillConnected", { skillName, ...durations })),
+      onStarting: (skillName, launch) => void emit(events.runtime("skillStarting", { skillName, ...launch })),
+      onConnected: (skillName, info) => void emit(events.runtime("skillConnected", { skillName, ...info })),
+      onStderr: (skillName, message) => void emit(events.runtime("skillStderr", { skillName, message })),
       onDisconnected: (skillName) => void emit(events.runtime("skillDisconnected", { skillName })),
     },
   })
 
+  await emit(
+    events.runtime("initializeRuntime", {
+      runtimeVersion: RUNTIME_VERSION,
+      runtime: "perstack",
+      expertName: spec.expert.name,
+      experts: [spec.expert.key, ...spec.delegates.map((delegate) => delegate.key)],
+      model: spec.model,
+      maxSteps: spec.stepNumber + spec.limits.stepBudget,
+      maxRetries: spec.limits.maxRetries,
+      timeout: spec.limits.timeout,
+      ...(spec.input.type !== "resume" ? { query: spec.input.text } : {}),
+    }),
+  )
+  // MCP servers without a lock start here, in parallel, and list their tools for the first LLM request.
+  const skills: SkillSet = await preparedSkills.open()
   const ctx: LoopContext = {
     spec,
     ids,
@@ -135,20 +160,6 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
     stepsTaken: 0,
     emit,
   }
-
-  await emit(
-    events.runtime("initializeRuntime", {
-      runtimeVersion: RUNTIME_VERSION,
-      runtime: "perstack",
-      expertName: spec.expert.name,
-      experts: [spec.expert.key, ...spec.delegates.map((delegate) => delegate.key)],
-      model: spec.model,
-      maxSteps: spec.stepNumber + spec.limits.stepBudget,
-      maxRetries: spec.limits.maxRetries,
-      timeout: spec.limits.timeout,
-      ...(spec.input.type !== "resume" ? { query: spec.input.text } : {}),
-    }),
-  )
   let closed = false
   try {
     let state: State = "Init"

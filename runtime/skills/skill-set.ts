@@ -1,12 +1,15 @@
-// Every tool an Expert's run can call: the base skill, its delegates and its interactive tools, by model-facing name.
-
+// Every tool an Expert's run can call: the base skill, its MCP servers, its delegates and its interactive tools,
+// by model-facing name. MCP servers start before the first LLM request, or, with a lock, at their first call.
 import { PerstackError } from "../errors/perstack-error.ts"
 import type { IdGenerator } from "../ids.ts"
 import { BASE_SKILL_NAME } from "../protocol/config/skill.ts"
+import type { LockedTool, SkillLock, SkillLocks } from "../protocol/lockfile.ts"
 import type { ToolResultContent } from "../protocol/message.ts"
 import type { DelegateInfo, RunSpecExpert } from "../protocol/run-spec.ts"
 import type { BaseToolContext } from "./base/base-tools.ts"
 import { baseToolDefinitions } from "./base/base-tools.ts"
+import type { McpSkill, McpSkillEvents, McpTimeouts } from "./mcp/mcp-skill.ts"
+import { type SkillTarget, skillTarget } from "./mcp/skill-target.ts"
 import { fromMcpContent, type McpContent } from "./mcp-content.ts"
 import { createToolNameAllocator, delegateToolName, skillToolName } from "./tool-names.ts"
 
@@ -15,7 +18,11 @@ export interface ToolEntry {
   llmName: string
   description: string
   parameters: Record<string, unknown>
-  kind: "base" | "delegate" | "interactive"
+  /**
+   * "tool": a tool the skill set runs in this sandbox through `call()` (the base skill's, or an MCP server's);
+   * "delegate" and "interactive": tools that stop the run.
+   */
+  kind: "tool" | "delegate" | "interactive"
   skillName: string
   /** the tool's own name in its skill (for a delegate: the Expert key) */
   toolName: string
@@ -30,14 +37,34 @@ export interface ToolOutcome {
 export interface SkillSet {
   readonly tools: readonly ToolEntry[]
   byLlmName(name: string): ToolEntry | undefined
-  /** runs a base (later: MCP) tool; never throws for a tool's own failure */
+  /** runs a base or MCP tool; never throws for a tool's own failure */
   call(entry: ToolEntry, args: Record<string, unknown>, signal?: AbortSignal): Promise<ToolOutcome>
   close(): Promise<void>
 }
 
-export interface SkillSetEvents {
-  onConnected?(skillName: string, durations: { connectDurationMs: number }): void
-  onDisconnected?(skillName: string): void
+export type SkillSetEvents = McpSkillEvents
+
+export interface SkillSetOptions {
+  expert: RunSpecExpert
+  delegates: readonly DelegateInfo[]
+  isDelegated: boolean
+  /** the workspace (MCP servers' working directory), the sandbox env (their env's source) and the run's signal */
+  baseContext: BaseToolContext
+  ids: IdGenerator
+  /** RunSpec.skillLocks: these skills' tools come from the lock and their servers start at the first call */
+  skillLocks?: SkillLocks
+  mcpTimeouts?: Partial<McpTimeouts>
+  events?: SkillSetEvents
+}
+
+export interface PreparedSkillSet {
+  /** Starts the MCP servers that have no lock and lists their tools. Throws `skill.startFailed` if one cannot. */
+  open(): Promise<SkillSet>
+}
+
+interface McpPlan extends SkillTarget {
+  skillName: string
+  lock?: SkillLock
 }
 
 function selectTools<T extends { name: string }>(
@@ -48,14 +75,29 @@ function selectTools<T extends { name: string }>(
   return tools.filter((tool) => (pick.length === 0 || pick.includes(tool.name)) && !omit.includes(tool.name))
 }
 
-export function createSkillSet(options: {
-  expert: RunSpecExpert
-  delegates: readonly DelegateInfo[]
-  isDelegated: boolean
-  baseContext: BaseToolContext
-  ids: IdGenerator
-  events?: SkillSetEvents
-}): SkillSet {
+/**
+ * Checks what can be checked without starting anything (each MCP skill's requiredEnv above all), so a run that
+ * cannot start fails before it prints a single event.
+ */
+export function prepareSkillSet(options: SkillSetOptions): PreparedSkillSet {
+  const plans: McpPlan[] = []
+  for (const [skillName, skill] of Object.entries(options.expert.skills)) {
+    if (skillName === BASE_SKILL_NAME || skill.type === "interactiveSkill") continue
+    const lock = options.skillLocks?.[skillName]
+    const { target, launch } = skillTarget({
+      skillName,
+      skill,
+      env: options.baseContext.env,
+      cwd: options.baseContext.workspace,
+      lockedPackage: lock?.package,
+    })
+    plans.push({ skillName, lock, target, launch })
+  }
+  return { open: () => openSkillSet(options, plans) }
+}
+
+async function openSkillSet(options: SkillSetOptions, plans: readonly McpPlan[]): Promise<SkillSet> {
+  const servers = await startMcpSkills(options, plans)
   const allocate = createToolNameAllocator()
   const tools: ToolEntry[] = []
 
@@ -68,7 +110,7 @@ export function createSkillSet(options: {
       ...tool,
       llmName: allocate(tool.name),
       parameters: tool.inputSchema,
-      kind: "base",
+      kind: "tool",
       skillName: BASE_SKILL_NAME,
       toolName: tool.name,
     })
@@ -90,10 +132,18 @@ export function createSkillSet(options: {
       }
       continue
     }
-    throw new PerstackError(
-      "skill.unsupported",
-      `skill "${skillName}" (${skill.type}): MCP server skills are not supported by this runtime yet`,
-    )
+    const server = servers.get(skillName)
+    for (const tool of selectTools(server?.tools ?? [], skill.pick, skill.omit)) {
+      // `<skill>__<tool>`: two servers' `search` tools, or a tool and a delegate, never share a name.
+      tools.push({
+        llmName: allocate(skillToolName(skillName, tool.name)),
+        description: tool.description ?? skill.description ?? `${tool.name} (skill ${skillName})`,
+        parameters: tool.inputSchema,
+        kind: "tool",
+        skillName,
+        toolName: tool.name,
+      })
+    }
   }
   for (const delegate of options.delegates) {
     tools.push({
@@ -115,61 +165,109 @@ export function createSkillSet(options: {
   }
 
   const byName = new Map(tools.map((tool) => [tool.llmName, tool]))
-  let base:
-    | Promise<{
-        callTool: (
-          name: string,
-          args: Record<string, unknown>,
-          signal?: AbortSignal,
-        ) => Promise<{ content: McpContent[]; isError?: boolean }>
-        close: () => Promise<void>
-      }>
-    | undefined
-
-  // The MCP SDK loads only when the first base tool is called, off the path to the first LLM request.
-  const connectBase = () => {
-    base ??= (async () => {
-      const started = performance.now()
-      const { connectBaseSkill } = await import("./base/base-server.ts")
-      const connection = await connectBaseSkill(options.baseContext)
-      options.events?.onConnected?.(BASE_SKILL_NAME, {
-        connectDurationMs: Math.round(performance.now() - started),
-      })
-      return {
-        // Its request timeout outlasts exec's own longest timeout (the client's default 60 s would not).
-        callTool: (name, args, signal) => connection.callTool(name, args, { signal }),
-        close: () => connection.close(),
-      }
-    })()
-    return base
-  }
+  const base = createBaseSkillClient(options)
+  const outcome = (content: readonly McpContent[], isError: boolean): ToolOutcome => ({
+    contents: fromMcpContent(content, options.ids),
+    isError,
+  })
 
   return {
     tools,
     byLlmName: (name) => byName.get(name),
     async call(entry, args, signal) {
-      if (entry.kind !== "base")
+      if (entry.kind !== "tool")
         throw new Error(`internal: ${entry.kind} tools are not called through the skill set`)
+      const server = servers.get(entry.skillName)
+      if (server) {
+        const result = await server.skill.call(entry.toolName, args, signal)
+        return outcome(result.content, result.isError)
+      }
       try {
-        const result = await (await connectBase()).callTool(entry.toolName, args, signal)
-        return {
-          contents: fromMcpContent(result.content ?? [], options.ids),
-          isError: result.isError === true,
-        }
+        const result = await base.call(entry.toolName, args, signal)
+        return outcome(result.content ?? [], result.isError === true)
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
-        return {
-          contents: [
-            { type: "textPart", id: options.ids(), text: JSON.stringify({ error: "ToolError", message }) },
-          ],
-          isError: true,
-        }
+        return outcome([{ type: "text", text: JSON.stringify({ error: "ToolError", message }) }], true)
       }
     },
     async close() {
-      if (!base) return
-      const connection = await base.catch(() => undefined)
-      await connection?.close()
+      await Promise.all([base.close(), ...[...servers.values()].map(({ skill }) => skill.close())])
+    },
+  }
+}
+
+/** Starts the unlocked servers in parallel; a locked skill only gets its lazy handle. All or nothing. */
+async function startMcpSkills(
+  options: SkillSetOptions,
+  plans: readonly McpPlan[],
+): Promise<Map<string, { skill: McpSkill; tools: readonly LockedTool[] }>> {
+  const servers = new Map<string, { skill: McpSkill; tools: readonly LockedTool[] }>()
+  if (plans.length === 0) return servers
+  // The MCP SDK loads only for an Expert that has MCP skills.
+  const { McpSkill, DEFAULT_MCP_TIMEOUTS } = await import("./mcp/mcp-skill.ts")
+  const timeouts = { ...DEFAULT_MCP_TIMEOUTS, ...options.mcpTimeouts }
+  const signal = options.baseContext.signal
+  const settled = await Promise.allSettled(
+    plans.map(async (plan) => {
+      const skillOptions = {
+        skillName: plan.skillName,
+        target: plan.target,
+        launch: plan.launch,
+        timeouts,
+        events: options.events ?? {},
+      }
+      const started = plan.lock
+        ? { skill: McpSkill.lazy(skillOptions), tools: plan.lock.tools }
+        : await McpSkill.start(skillOptions, signal)
+      servers.set(plan.skillName, started)
+    }),
+  )
+  const failures = settled.flatMap((result, index) =>
+    result.status === "rejected" ? [{ plan: plans[index], error: result.reason as unknown }] : [],
+  )
+  if (failures.length > 0) {
+    await Promise.all([...servers.values()].map(({ skill }) => skill.close()))
+    const lines = failures.map(
+      ({ plan, error }) =>
+        `skill "${plan?.skillName}" did not start: ${error instanceof Error ? error.message : String(error)}`,
+    )
+    throw new PerstackError("skill.startFailed", lines.join("; "), { cause: failures[0]?.error })
+  }
+  return servers
+}
+
+type BaseConnection = {
+  callTool: (
+    name: string,
+    args: Record<string, unknown>,
+    options: { signal?: AbortSignal },
+  ) => Promise<{ content?: McpContent[]; isError?: boolean }>
+  close: () => Promise<void>
+}
+
+/** The in-process base skill; the MCP SDK loads when its first tool is called, off the path to the first LLM request. */
+function createBaseSkillClient(options: SkillSetOptions) {
+  let connection: Promise<BaseConnection> | undefined
+  const connect = () => {
+    connection ??= (async () => {
+      const started = performance.now()
+      const { connectBaseSkill } = await import("./base/base-server.ts")
+      const connected = await connectBaseSkill(options.baseContext)
+      options.events?.onConnected?.(BASE_SKILL_NAME, {
+        connectDurationMs: Math.round(performance.now() - started),
+      })
+      return connected
+    })()
+    return connection
+  }
+  return {
+    // Its request timeout outlasts exec's own longest timeout (the client's default 60 s would not).
+    call: async (name: string, args: Record<string, unknown>, signal?: AbortSignal) =>
+      (await connect()).callTool(name, args, { signal }),
+    async close() {
+      if (!connection) return
+      const connected = await connection.catch(() => undefined)
+      await connected?.close()
       options.events?.onDisconnected?.(BASE_SKILL_NAME)
     },
   }

@@ -7,6 +7,7 @@ import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
 import { type PerstackEvent, sandboxEventSchema, type TerminalEvent } from "../protocol/events/index.ts"
 import type { RunSpec } from "../protocol/run-spec.ts"
+import type { McpTimeouts } from "../skills/mcp/mcp-skill.ts"
 
 export interface SegmentResult {
   events: PerstackEvent[]
@@ -16,7 +17,7 @@ export interface SegmentResult {
 
 export async function runScriptedSegment(
   spec: RunSpec,
-  options: { env?: Record<string, string>; signal?: AbortSignal } = {},
+  options: { env?: Record<string, string>; signal?: AbortSignal; mcpTimeouts?: Partial<McpTimeouts> } = {},
 ): Promise<SegmentResult> {
   const env = { OPENAI_API_KEY: "sk-test-key-0123456789", ...options.env }
   const llm = createLlmClient({
@@ -34,6 +35,7 @@ export async function runScriptedSegment(
     llm,
     env,
     signal: options.signal,
+    mcpTimeouts: options.mcpTimeouts,
     emit: (event) => {
       // Every event must be valid protocol: the orchestrator would reject it otherwise.
       events.push(sandboxEventSchema.parse(JSON.parse(JSON.stringify(event))))

@@ -99,7 +99,7 @@ async function runTool(ctx: LoopContext, call: ToolCall): Promise<ToolResult> {
   const entry = ctx.skills.tools.find(
     (tool) => tool.skillName === call.skillName && tool.toolName === call.toolName,
   )
-  if (entry?.kind !== "base") {
+  if (entry?.kind !== "tool") {
     const names = ctx.skills.tools.map((tool) => tool.llmName).join(", ")
     return ctx.build.errorResult(call, `there is no tool named "${call.toolName}". Available tools: ${names}`)
   }

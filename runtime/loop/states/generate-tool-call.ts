@@ -39,9 +39,9 @@ export async function generateToolCall(ctx: LoopContext) {
       reasoning: generation.reasoning,
       toolCalls: calls.map(({ call, llmName }) => ({ id: call.id, llmName, args: call.args })),
     })
-    const order = { base: 0, delegate: 1, interactive: 2 } as const
+    const order = { tool: 0, delegate: 1, interactive: 2 } as const
     const toolCalls = calls
-      .map(({ call, llmName }) => ({ call, rank: order[ctx.skills.byLlmName(llmName)?.kind ?? "base"] }))
+      .map(({ call, llmName }) => ({ call, rank: order[ctx.skills.byLlmName(llmName)?.kind ?? "tool"] }))
       .sort((a, b) => a.rank - b.rank)
       .map(({ call }) => call)
     ctx.checkpoint.messages.push(message)

@@ -24,6 +24,8 @@ export const EXEC_PASSTHROUGH_ENV: readonly string[] = [
   "GIT_CONFIG_COUNT",
   "GIT_CONFIG_KEY_0",
   "GIT_CONFIG_VALUE_0",
+  // A network that intercepts TLS needs its CA trusted by node-based tools too.
+  "NODE_EXTRA_CA_CERTS",
 ]
 
 /** Names the model may not set (compared case-insensitively): they change which code runs or where it is found. */
