@@ -4,8 +4,10 @@ import path from "node:path"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import { type ConfigProblem, formatProblem } from "../config/config-problem.ts"
 import { loadConfig, parseConfigText } from "../config/load-config.ts"
 import { loadEnv } from "../config/load-env.ts"
+import { lockForRun, skillLocksFor } from "../install/lock-for-run.ts"
 import { type JobResult, runJob } from "../job/run-job.ts"
 import { resolveSettings, type SettingOverrides } from "../job/settings.ts"
 import { createBackend } from "../sandbox/create-backend.ts"
@@ -40,21 +42,38 @@ export interface RunOptions extends SettingOverrides {
   onEvent?: (event: PerstackEvent, line?: string) => void | Promise<void>
   /** each chunk of a sandbox's stderr */
   onSandboxStderr?: (runId: string, chunk: Buffer) => void
+  /** things worth telling the user that do not stop the job (a stale perstack.lock, keys kept for compatibility) */
+  onWarning?: (message: string) => void
 }
 
 export type { JobResult }
+
+/** The config given (parsed, or as text), or read from a file: only a file can have a perstack.lock beside it. */
+async function configOf(
+  options: RunOptions,
+  workspace: string,
+): Promise<{ config: PerstackConfig; warnings: ConfigProblem[]; source?: { file: string; text: string } }> {
+  if (typeof options.config === "string") return parseConfigText(options.config, "perstack.toml")
+  if (options.config) return { config: options.config, warnings: [] }
+  const loaded = await loadConfig({ configPath: options.configPath, cwd: workspace })
+  return {
+    config: loaded.config,
+    warnings: loaded.warnings,
+    source: { file: loaded.file, text: loaded.text },
+  }
+}
 
 export async function run(options: RunOptions): Promise<JobResult> {
   const workspace = path.resolve(options.workspace ?? ".")
   if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
     throw new PerstackError("workspace.notFound", `workspace ${workspace}: not a directory`)
   }
-  const { config } =
-    typeof options.config === "string"
-      ? parseConfigText(options.config, "perstack.toml")
-      : options.config
-        ? { config: options.config }
-        : await loadConfig({ configPath: options.configPath, cwd: workspace })
+  const { config, warnings, source } = await configOf(options, workspace)
+  for (const warning of warnings) options.onWarning?.(formatProblem(warning))
+  // A fresh perstack.lock gives each run its tool lists and pinned packages; a stale one is reported, not used.
+  const lock = source ? await lockForRun({ configFile: source.file, configText: source.text }) : {}
+  if (lock.stale) options.onWarning?.(lock.stale)
+  const { lockfile } = lock
   const env =
     options.env ??
     (await loadEnv({ dir: workspace, files: options.envPath ?? config.envPath, processEnv: process.env }))
@@ -101,5 +120,6 @@ export async function run(options: RunOptions): Promise<JobResult> {
     env,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(lockfile ? { skillLocksFor: (expertKey: string) => skillLocksFor(lockfile, expertKey) } : {}),
   })
 }

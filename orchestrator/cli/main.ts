@@ -2,6 +2,7 @@
 import { Command, Option } from "commander"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
+import { installCommand } from "./install.ts"
 import {
   collect,
   commaList,
@@ -38,6 +39,19 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     )
     .action(async (options: { config?: string }) => {
       exitCode = await validateCommand(options, io)
+    })
+
+  program
+    .command("install")
+    .description(
+      "start every MCP skill's server once and write perstack.lock (tool lists, pinned npx versions)",
+    )
+    .option(
+      "--config <path>",
+      "perstack.toml to read (default: the nearest one from the working directory up)",
+    )
+    .action(async (options: { config?: string }) => {
+      exitCode = await installCommand(options, io)
     })
 
   program

@@ -63,6 +63,7 @@ export async function runCommand(
     ...(io.signal ? { signal: io.signal } : {}),
     onEvent: (event: PerstackEvent, line?: string) =>
       wanted && !wanted.has(event.type) ? undefined : io.writeEvent(`${line ?? JSON.stringify(event)}\n`),
+    onWarning: (message: string) => io.stderr(`perstack: warning: ${message}\n`),
     ...(verbose
       ? {
           onSandboxStderr: (runId: string, chunk: Buffer) =>

@@ -15,6 +15,8 @@ export const CONFIG_FILE_NAME = "perstack.toml"
 export interface LoadedConfig {
   /** absolute path of the file read */
   file: string
+  /** the file's text, as read (the lockfile's hash is taken over it) */
+  text: string
   config: PerstackConfig
   /** accepted but worth knowing (keys kept for compatibility that do nothing here) */
   warnings: ConfigProblem[]
@@ -57,11 +59,11 @@ export async function loadConfig(options: { configPath?: string; cwd: string }):
       },
     )
   })
-  return { file, ...parseConfigText(text, file) }
+  return { file, text, ...parseConfigText(text, file) }
 }
 
 /** Parses perstack.toml text; `file` is used in messages. Throws a ConfigError listing every problem. */
-export function parseConfigText(text: string, file: string): Omit<LoadedConfig, "file"> {
+export function parseConfigText(text: string, file: string): Omit<LoadedConfig, "file" | "text"> {
   const display = path.relative(process.cwd(), file) || file
   let raw: unknown
   try {
