@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { writeFile } from "node:fs/promises"
+import { rm, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { sandboxEventSchema } from "../protocol/events/index.ts"
@@ -52,9 +52,12 @@ describe("perstack-runtime", () => {
         { text: "Wrote hello.txt" },
       ],
     })
+    // The RunSpec file sits outside the workspace (as a sandbox's read-only mount would), removed afterwards.
     const specFile = path.join(ws.dir, "..", `${path.basename(ws.dir)}.spec.json`)
     await writeFile(specFile, JSON.stringify(buildRunSpec({ workspace: ws.dir, llmUrl: llm.url })))
-    const result = await runtime([specFile], { env: { OPENAI_API_KEY: KEY } })
+    const result = await runtime([specFile], { env: { OPENAI_API_KEY: KEY } }).finally(() =>
+      rm(specFile, { force: true }),
+    )
     expect(result.code).toBe(0)
     const events = lines(result.stdout)
     expect(events.at(-1)?.type).toBe("completeRun")
