@@ -9,6 +9,8 @@ const root = path.resolve(import.meta.dirname, "..")
 const entries = [
   // The CLI resolves its dependencies from node_modules at run time.
   { entry: "orchestrator/cli/bin.ts", out: "dist/perstack.js", bundleDependencies: false, executable: true },
+  // The library: run() and friends, for applications that embed Perstack.
+  { entry: "orchestrator/index.ts", out: "dist/index.js", bundleDependencies: false, executable: false },
   // The protocol schemas, for applications that read our events and checkpoints.
   {
     entry: "runtime/protocol/index.ts",

@@ -30,4 +30,3 @@ export function storePaths(root: string) {
       path.join(job(jobId), "checkpoints", `${assertSafeId("checkpoint", checkpointId)}.json`),
   }
 }
-export type StorePaths = ReturnType<typeof storePaths>

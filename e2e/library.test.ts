@@ -1,0 +1,76 @@
+// The package as a TypeScript library: an application imports `perstack` and `perstack/protocol`, typed.
+import { execFile } from "node:child_process"
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+
+const repo = path.resolve(import.meta.dirname, "..")
+const exec = promisify(execFile)
+
+describe("perstack as a library", () => {
+  let app: string
+  beforeAll(async () => {
+    app = await mkdtemp(path.join(tmpdir(), "perstack-app-"))
+    await mkdir(path.join(app, "node_modules/@types"), { recursive: true })
+    await symlink(repo, path.join(app, "node_modules/perstack"))
+    await symlink(path.join(repo, "node_modules/@types/node"), path.join(app, "node_modules/@types/node"))
+    await writeFile(path.join(app, "package.json"), '{ "type": "module" }')
+    await writeFile(
+      path.join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "esnext",
+          module: "nodenext",
+          strict: true,
+          noEmit: true,
+          types: ["node"],
+        },
+      }),
+    )
+  })
+  afterAll(async () => {
+    await rm(app, { recursive: true, force: true })
+  })
+
+  const typecheck = async (source: string) => {
+    await writeFile(path.join(app, "index.ts"), source)
+    return exec(path.join(repo, "node_modules/.bin/tsc"), ["-p", app]).then(
+      () => "",
+      (error: { stdout: string }) => error.stdout,
+    )
+  }
+
+  it("type-checks an application using run() and the protocol schemas", async () => {
+    const errors = await typecheck(`import { run } from "perstack"
+import { perstackEventSchema, type Checkpoint } from "perstack/protocol"
+const result = await run({ expert: "writer", query: "hi", maxSteps: 10, onEvent: (event) => { perstackEventSchema.parse(event) } })
+const checkpoint: Checkpoint | undefined = result.checkpoint
+console.log(result.status, result.text, checkpoint?.stepNumber)
+`)
+    expect(errors).toBe("")
+  })
+
+  it("catches a misuse at compile time", async () => {
+    const errors = await typecheck(`import { run } from "perstack"
+await run({ expert: "writer", query: "hi", maxSteps: "ten" })
+`)
+    // Column 44 is `maxSteps`.
+    expect(errors).toMatch(
+      /index\.ts\(2,44\): error TS2322: Type 'string' is not assignable to type 'number'/,
+    )
+  })
+
+  it("runs: the bundle imports and refuses a missing Expert with a clear error", async () => {
+    await writeFile(
+      path.join(app, "main.mjs"),
+      `import { run } from "perstack"
+try { await run({ expert: "nobody", query: "hi", config: '[experts."writer"]\\ninstruction = "Write."\\n', env: {} }) }
+catch (error) { console.log(error.code, error.message) }
+`,
+    )
+    const { stdout } = await exec(process.execPath, [path.join(app, "main.mjs")], { cwd: app })
+    expect(stdout.trim()).toBe('expert.notFound no Expert "nobody" in perstack.toml (defined: writer)')
+  })
+})
