@@ -3,38 +3,14 @@ import { mkdtemp, realpath, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
-import { type PerstackEvent, perstackEventSchema } from "../../runtime/protocol/events/index.ts"
 import { fixtureServerPath } from "../../runtime/testing/mcp-servers/stdio-fixture.ts"
+import { type CliResult, perstackCli } from "../testing/cli-harness.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
 import { configText } from "../testing/job-harness.ts"
-import { main } from "./main.ts"
 
-async function perstack(cwd: string, argv: string[]) {
-  let stdout = ""
-  let stderr = ""
-  const saved = { ...process.env }
-  Object.assign(process.env, { OPENAI_API_KEY: "sk-install-test", EXA_API_KEY: "exa-secret" })
-  try {
-    const code = await main(argv, {
-      cwd,
-      stdout: (text) => {
-        stdout += text
-      },
-      stderr: (text) => {
-        stderr += text
-      },
-    })
-    return { code, stdout, stderr }
-  } finally {
-    process.env = saved
-  }
-}
-
-const events = (stdout: string): PerstackEvent[] =>
-  stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => perstackEventSchema.parse(JSON.parse(line)))
+const perstack = (cwd: string, argv: string[]) =>
+  perstackCli(cwd, argv, { OPENAI_API_KEY: "sk-install-test", EXA_API_KEY: "exa-secret" })
+const types = (result: CliResult) => result.events().map((event) => event.type)
 
 describe("perstack install, then perstack run", () => {
   it("runs from the lock: the server starts at its first call, and a changed perstack.toml is reported, not used", async () => {
@@ -68,11 +44,11 @@ requiredEnv = ["EXA_API_KEY"]
 
       const run = await perstack(dir, ["run", "news-researcher", "AI startup funding this week"])
       expect(run.code).toBe(0)
-      const types = events(run.stdout).map((event) => event.type)
+      const ran = types(run)
       // Lazy: the first generation happens before the server starts; it starts when the model calls it.
-      expect(types.indexOf("skillStarting")).toBeGreaterThan(types.indexOf("startGeneration"))
-      expect(types.indexOf("skillStarting")).toBeGreaterThan(types.indexOf("callTools"))
-      expect(types.indexOf("skillConnected")).toBeLessThan(types.indexOf("resolveToolResults"))
+      expect(ran.indexOf("skillStarting")).toBeGreaterThan(ran.indexOf("startGeneration"))
+      expect(ran.indexOf("skillStarting")).toBeGreaterThan(ran.indexOf("callTools"))
+      expect(ran.indexOf("skillConnected")).toBeLessThan(ran.indexOf("resolveToolResults"))
       expect(run.stderr).not.toContain("warning")
 
       await writeFile(path.join(dir, "perstack.toml"), `${toml}\n# edited\n`)
@@ -80,7 +56,7 @@ requiredEnv = ["EXA_API_KEY"]
       expect(stale.code).toBe(0)
       expect(stale.stderr).toMatch(/perstack: warning: .*perstack\.lock/)
       // Without the lock the server starts before the first generation again.
-      const staleTypes = events(stale.stdout).map((event) => event.type)
+      const staleTypes = types(stale)
       expect(staleTypes.indexOf("skillConnected")).toBeLessThan(staleTypes.indexOf("startGeneration"))
     } finally {
       await rm(dir, { recursive: true, force: true })

@@ -2,10 +2,9 @@ import { mkdtemp, realpath, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
-import { perstackEventSchema } from "../../runtime/protocol/events/index.ts"
+import { perstackCli } from "../testing/cli-harness.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
 import { configText } from "../testing/job-harness.ts"
-import { main } from "./main.ts"
 
 const EXPERTS = `[experts."writer"]
 instruction = "Write."
@@ -18,34 +17,11 @@ type = "interactiveSkill"
 inputJsonSchema = '{"type":"object"}'
 `
 
-async function perstack(cwd: string, argv: string[], env: Record<string, string> = {}) {
-  let stdout = ""
-  let stderr = ""
-  const saved = { ...process.env }
-  Object.assign(process.env, { OPENAI_API_KEY: "sk-cli-test-key" }, env)
-  try {
-    const code = await main(argv, {
-      cwd,
-      stdout: (text) => {
-        stdout += text
-      },
-      stderr: (text) => {
-        stderr += text
-      },
-    })
-    return {
-      code,
-      stdout,
-      stderr,
-      events: stdout
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => perstackEventSchema.parse(JSON.parse(line))),
-    }
-  } finally {
-    process.env = saved
-  }
-}
+const perstack = (cwd: string, argv: string[], env: Record<string, string> = {}) =>
+  perstackCli(cwd, argv, { OPENAI_API_KEY: "sk-cli-test-key", ...env }).then((result) => ({
+    ...result,
+    events: result.events(),
+  }))
 
 async function withWorkspace(test: (dir: string) => Promise<void>) {
   const dir = await realpath(await mkdtemp(path.join(tmpdir(), "perstack-cli-")))

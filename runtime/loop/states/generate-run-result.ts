@@ -1,9 +1,6 @@
 // GeneratingRunResult: after attemptCompletion, ask for the final answer with no tools offered.
-import { toChatMessages } from "../../llm/chat-messages.ts"
-import type { Generation } from "../../llm/generate.ts"
 import { finishStep, type LoopContext, snapshot } from "../context.ts"
-import { streamEvents } from "../streaming.ts"
-import { addGenerationUsage, retryStep, stopByError } from "./generate-tool-call.ts"
+import { generate, retryStep } from "../generation.ts"
 
 export async function generateRunResult(ctx: LoopContext) {
   if (ctx.completion) {
@@ -12,21 +9,9 @@ export async function generateRunResult(ctx: LoopContext) {
     ctx.step.newMessages.push(message)
     ctx.completion = undefined
   }
-  const stream = streamEvents(ctx, { runResult: true })
-  let generation: Generation
-  try {
-    generation = await ctx.llm.generate({
-      messages: toChatMessages(ctx.checkpoint.messages),
-      tools: [],
-      signal: ctx.signal,
-      observer: stream.observer,
-    })
-  } catch (error) {
-    await stream.finish()
-    return stopByError(ctx, error)
-  }
-  await stream.finish()
-  addGenerationUsage(ctx, generation.usage)
+  const result = await generate(ctx, { tools: [], runResult: true })
+  if ("stopped" in result) return result.stopped
+  const { generation } = result
   if (generation.text.trim() === "") return retryStep(ctx, generation)
   const message = ctx.build.expert({ text: generation.text, reasoning: generation.reasoning, toolCalls: [] })
   ctx.checkpoint.messages.push(message)
