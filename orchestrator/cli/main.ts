@@ -3,6 +3,7 @@ import { Command, Option } from "commander"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
 import { installCommand } from "./install.ts"
+import { type LogOptions, logCommand } from "./log-command.ts"
 import {
   collect,
   commaList,
@@ -39,6 +40,35 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     )
     .action(async (options: { config?: string }) => {
       exitCode = await validateCommand(options, io)
+    })
+
+  program
+    .command("log")
+    .description("show a job's summary, delegation tree and events (default: the latest job)")
+    .option("--job <jobId>", "the job (default: the latest)")
+    .option("--run <runId>", "only this run's events (its job is found if --job is not given)")
+    .option("--checkpoint <checkpointId>", "this checkpoint's details and its run's events")
+    .option("--step <expr>", "steps: 5, >5, >=5, <5, <=5 or 1-10")
+    .option("--type <eventType>", "only this event type")
+    .option("--errors", "stopRunByError, retry, outputRejected, sandboxes that did not end normally")
+    .option("--tools", "callTools, resolveToolResults, callInteractiveTool")
+    .option("--delegations", "callDelegate, stopRunByDelegate")
+    .option("--filter <expression>", `e.g. '.toolCalls[].toolName == "exec"'`)
+    .option("--take <n>", "events per page (default 100; 0 for all)", nonNegativeInt)
+    .option("--offset <n>", "skip this many matches", nonNegativeInt)
+    .option("--context <n>", "show n events around each match", nonNegativeInt)
+    .option("--messages", "with --checkpoint: its message history")
+    .option("--summary", "counts instead of events")
+    .option("--tree", "only the delegation tree")
+    .option("--json", "one JSON document")
+    .option("--pretty", "with --json: indented")
+    .option("--verbose", "full event bodies; streaming deltas one by one")
+    .option(
+      "--workspace <path>",
+      "the workspace whose perstack/ store is read (default: the working directory)",
+    )
+    .action(async (options: LogOptions) => {
+      exitCode = await logCommand(options, io)
     })
 
   program
