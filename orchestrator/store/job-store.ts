@@ -1,13 +1,13 @@
 // The job store: job.json, runs/<id>/run.json, runs/<id>/events.ndjson, checkpoints/<id>.json. Read back by parsing.
 import { createReadStream } from "node:fs"
 import { readdir, readFile } from "node:fs/promises"
-import { createInterface } from "node:readline"
 import type { z } from "zod"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { type Checkpoint, checkpointSchema } from "../../runtime/protocol/checkpoint.ts"
 import { type PerstackEvent, perstackEventSchema } from "../../runtime/protocol/events/index.ts"
 import { type Job, jobSchema } from "../../runtime/protocol/job.ts"
 import { type Run, runSchema } from "../../runtime/protocol/run.ts"
+import { frameLines } from "../intake/ndjson-lines.ts"
 import { writeJsonAtomic } from "./atomic-file.ts"
 import { EventLogWriter } from "./event-log-writer.ts"
 import { acquireJobLock, type JobLock } from "./job-lock.ts"
@@ -56,15 +56,15 @@ export class JobStore {
     return acquireJobLock(this.paths.lockFile(jobId), jobId)
   }
 
-  writeJob(job: Job): Promise<void> {
+  async writeJob(job: Job): Promise<void> {
     return writeJsonAtomic(this.paths.jobFile(job.id), jobSchema.parse(job))
   }
 
-  writeRun(run: Run): Promise<void> {
+  async writeRun(run: Run): Promise<void> {
     return writeJsonAtomic(this.paths.runFile(run.jobId, run.id), runSchema.parse(run))
   }
 
-  writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
+  async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
     return writeJsonAtomic(this.paths.checkpointFile(checkpoint.jobId, checkpoint.id), checkpoint)
   }
 
@@ -72,15 +72,15 @@ export class JobStore {
     return new EventLogWriter(this.paths.eventsFile(jobId, runId))
   }
 
-  readJob(jobId: string): Promise<Job | undefined> {
+  async readJob(jobId: string): Promise<Job | undefined> {
     return readRecord(this.paths.jobFile(jobId), jobSchema)
   }
 
-  readRun(jobId: string, runId: string): Promise<Run | undefined> {
+  async readRun(jobId: string, runId: string): Promise<Run | undefined> {
     return readRecord(this.paths.runFile(jobId, runId), runSchema)
   }
 
-  readCheckpoint(jobId: string, checkpointId: string): Promise<Checkpoint | undefined> {
+  async readCheckpoint(jobId: string, checkpointId: string): Promise<Checkpoint | undefined> {
     return readRecord(this.paths.checkpointFile(jobId, checkpointId), checkpointSchema)
   }
 
@@ -111,21 +111,33 @@ export class JobStore {
       .sort((a, b) => a.stepNumber - b.stepNumber)
   }
 
-  /** Streams a run's events line by line (memory stays flat however long the log). */
+  /**
+   * Streams a run's events line by line (memory flat however long the log), framed on bytes like the intake.
+   * A line that is not a valid event stops the reading with its file and line number: the store was tampered with.
+   */
   async *readEvents(jobId: string, runId: string): AsyncGenerator<PerstackEvent> {
     const file = this.paths.eventsFile(jobId, runId)
     const stream = createReadStream(file)
-    const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })
-    let lineNumber = 0
+    const decoder = new TextDecoder()
     try {
-      for await (const line of lines) {
-        lineNumber++
-        if (line === "") continue
-        const result = perstackEventSchema.safeParse(JSON.parse(line))
+      for await (const line of frameLines(stream)) {
+        const where = `${file}:${line.lineNumber}`
+        if (line.truncated)
+          throw new PerstackError(
+            "store.corrupt",
+            `${where}: a line of ${line.byteLength} bytes, over the cap`,
+          )
+        let json: unknown
+        try {
+          json = JSON.parse(decoder.decode(line.bytes))
+        } catch (error) {
+          throw new PerstackError("store.corrupt", `${where}: not JSON: ${(error as Error).message}`)
+        }
+        const result = perstackEventSchema.safeParse(json)
         if (!result.success) {
           throw new PerstackError(
             "store.corrupt",
-            `${file}:${lineNumber}: not a valid event: ${result.error.issues[0]?.message}`,
+            `${where}: not a valid event: ${result.error.issues[0]?.message}`,
           )
         }
         yield result.data
@@ -134,7 +146,6 @@ export class JobStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return
       throw error
     } finally {
-      lines.close()
       stream.destroy()
     }
   }

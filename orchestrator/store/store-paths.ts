@@ -1,12 +1,16 @@
 // Where a job lives on disk: `<workspace>/perstack/jobs/<jobId>/...` (DESIGN.md, "The job store").
 import path from "node:path"
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 
 /** Ids become path segments: refuse anything that could climb out of the store. */
 export function assertSafeId(kind: string, id: string): string {
   if (!SAFE_ID.test(id) || id.includes("..")) {
-    throw new Error(`invalid ${kind} id "${id}": letters, digits, ".", "_" and "-" only`)
+    throw new PerstackError(
+      "store.invalidId",
+      `invalid ${kind} id "${id}": letters, digits, ".", "_" and "-" only`,
+    )
   }
   return id
 }

@@ -1,0 +1,65 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import path from "node:path"
+import { describe, expect, it } from "vitest"
+import { JobStore } from "./job-store.ts"
+
+const fixture = path.resolve(import.meta.dirname, "../../runtime/protocol/fixtures/v1")
+
+describe("JobStore", () => {
+  it("reads a run's events back, and names the file and line of one that was tampered with", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "perstack-store-"))
+    try {
+      const store = new JobStore(root)
+      const [first = "", second = ""] = (await readFile(path.join(fixture, "events.ndjson"), "utf8")).split(
+        "\n",
+      )
+      const file = store.paths.eventsFile("job_01fixture", "run_01coord")
+      await mkdir(path.dirname(file), { recursive: true })
+      await writeFile(file, `${first}\r\n${second}\n{"type": "startRun"\n`)
+      const read: string[] = []
+      const reading = (async () => {
+        for await (const event of store.readEvents("job_01fixture", "run_01coord")) read.push(event.type)
+      })()
+      await expect(reading).rejects.toThrow(`${file}:3: not JSON`)
+      expect(read).toEqual(["sandboxStarted", "initializeRuntime"])
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
+  it("writes records atomically and reads them back parsed, refusing ids that would climb out of the store", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "perstack-store-"))
+    try {
+      const store = new JobStore(root)
+      const job = JSON.parse(await readFile(path.join(fixture, "job.json"), "utf8"))
+      await store.writeJob(job)
+      expect(await store.readJob(job.id)).toEqual(job)
+      expect(await store.listJobs()).toEqual([job])
+      await expect(store.readJob("../../etc")).rejects.toThrow('invalid job id "../../etc"')
+      await writeFile(store.paths.jobFile(job.id), '{"protocolVersion": 1, "id": 5}')
+      await expect(store.readJob(job.id)).rejects.toThrow(`${store.paths.jobFile(job.id)}: id:`)
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
+  it("lets one writer hold a job, and takes over a lock left by a dead process", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "perstack-store-"))
+    try {
+      const store = new JobStore(root)
+      const lock = await store.lock("j1")
+      await expect(store.lock("j1")).rejects.toThrow(/job j1 is being written by process \d+/)
+      await lock.release()
+      // A lock file naming a process that no longer exists (pid 2^22+ is above Linux's default pid_max).
+      await writeFile(
+        store.paths.lockFile("j1"),
+        JSON.stringify({ pid: 4_194_400, host: (await import("node:os")).hostname(), since: 0 }),
+      )
+      const taken = await store.lock("j1")
+      await taken.release()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+})
