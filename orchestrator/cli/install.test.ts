@@ -153,10 +153,11 @@ describe.runIf(npxOnPath)("perstack install", () => {
     const types = result.types
     // Nothing started before the first LLM request; web-search started at its call; docs never.
     expect(types.indexOf("skillStarting")).toBeGreaterThan(types.indexOf("startGeneration"))
-    expect(types.slice(types.indexOf("callTools"), types.indexOf("callTools") + 4)).toEqual([
+    expect(types.slice(types.indexOf("callTools"), types.indexOf("callTools") + 5)).toEqual([
       "callTools",
       "skillStarting",
       "skillConnected",
+      "recordToolResult",
       "resolveToolResults",
     ])
     expect(eventsOf(result, "skillStarting")).toEqual([

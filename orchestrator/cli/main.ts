@@ -155,7 +155,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     if (typeof code === "string" && code.startsWith("commander.")) return EXIT_BAD_INPUT
     if (error instanceof PerstackError) {
       io.stderr(`perstack: ${error.message}\n`)
-      return EXIT_BAD_INPUT
+      // The store failing (a full disk) is not the user's input: the job ran and stopped.
+      return error.code.startsWith("store.") ? 1 : EXIT_BAD_INPUT
     }
     throw error
   }

@@ -4,7 +4,9 @@ import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import type { ToolResult } from "../../runtime/protocol/tool.ts"
 import { type Outcome, runConversation } from "./conversation.ts"
+import { finalizeInFlightRuns } from "./finalize-in-flight.ts"
 import type { JobContext } from "./job-context.ts"
+import { CRASH_CODES } from "./recovery.ts"
 import { resumeInterrupted } from "./resume-interrupted.ts"
 import type { StepBudget } from "./step-budget.ts"
 
@@ -51,6 +53,8 @@ export async function continueStart(
   query: string | undefined,
   budget: StepBudget,
 ): Promise<Outcome> {
+  // After the orchestrator died, runs it left in flight are closed from their logs first (sandboxes reaped).
+  await finalizeInFlightRuns(job)
   const segments = await coordinatorSegments(job)
   const last = segments.at(-1)
   if (request.fromCheckpointId) {
@@ -110,11 +114,11 @@ export async function continueStart(
       `job ${job.job.id} is waiting for an answer to ${call ? `"${call.toolName}" ${JSON.stringify(call.args)}` : "an interactive tool"}: pass it with -i`,
     )
   }
-  if (
-    checkpoint.status !== "stoppedByDelegate" &&
-    checkpoint.status !== "stoppedByCancel" &&
-    (query === undefined || query === "")
-  ) {
+  const interrupted =
+    checkpoint.status === "stoppedByDelegate" ||
+    checkpoint.status === "stoppedByCancel" ||
+    (checkpoint.error?.code !== undefined && CRASH_CODES.has(checkpoint.error.code))
+  if (!interrupted && (query === undefined || query === "")) {
     throw new PerstackError(
       "query.missing",
       `job ${job.job.id} ended (${checkpoint.status}): give a query to continue it with`,

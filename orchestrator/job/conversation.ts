@@ -1,4 +1,6 @@
 // Drives one Expert's conversation across segments: run, fan out to delegates, resume with their results.
+
+import { backoffDelay, sleep } from "../../runtime/llm/backoff.ts"
 import type { Checkpoint, DelegationTarget } from "../../runtime/protocol/checkpoint.ts"
 import type { TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import type { RunInput } from "../../runtime/protocol/run-spec.ts"
@@ -29,6 +31,7 @@ export interface ConversationStart {
 export async function runConversation(job: JobContext, start: ConversationStart): Promise<Outcome> {
   let input = start.input
   let resumedFrom = start.resumedFrom
+  let retry: { attempt: number; retryOf: string } | undefined
   for (;;) {
     const from = input.type === "query" ? {} : { checkpoint: input.checkpoint }
     if (job.stopCause) return { kind: "cancelled", ...from }
@@ -38,8 +41,9 @@ export async function runConversation(job: JobContext, start: ConversationStart)
     const links: SegmentLinks = {
       ...(start.parent ? { parentRunId: start.parent.runId, parentToolCallId: start.parent.toolCallId } : {}),
       ...(resumedFrom ? { resumedFrom } : {}),
+      ...retry,
     }
-    const terminal = await job.limiter.run(() => {
+    const { terminal, recovery } = await job.limiter.run(() => {
       const spec = buildRunSpec({
         config: job.options.config,
         settings: job.options.settings,
@@ -54,6 +58,21 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       })
       return runInSandbox(job, spec, links, start.budget)
     })
+    // The sandbox died (killed, out of memory, node lost): resume the step in flight in a fresh one, a few times.
+    const attempt = retry?.attempt ?? 1
+    if (recovery && !job.stopCause && attempt <= job.options.settings.crashRetries) {
+      await sleep(
+        backoffDelay({
+          attempt,
+          policy: { baseMs: job.options.settings.crashRetryBaseMs, capMs: 30_000, maxRetryAfterMs: 0 },
+        }),
+      )
+      input = recovery
+      resumedFrom = terminal.checkpoint.id
+      retry = { attempt: attempt + 1, retryOf: runId }
+      continue
+    }
+    retry = undefined
     const outcome = outcomeOf(job, terminal)
     if (outcome) return outcome
     // stopRunByDelegate: the delegates run (each in its own sandbox), then this conversation resumes.

@@ -28,7 +28,7 @@ const pidOf = (events: PerstackEvent[], expertKey: string) => {
 }
 
 describe("when things go wrong", () => {
-  it("a sandbox killed mid-run becomes an error for its parent, with its exit and stderr, and nothing it sent is lost", async () => {
+  it("a sandbox killed mid-run, with no retries left, becomes an error for its parent, with its exit and nothing it sent lost", async () => {
     await using ws = await makeJobWorkspace()
     const events: PerstackEvent[] = []
     await using llm = await startExpertScript({
@@ -47,6 +47,7 @@ describe("when things go wrong", () => {
       toml: configText(llm.url, PAIR),
       expertKey: "lead",
       query: "Go",
+      settings: { crashRetries: 0 },
       onEvent: (event) => events.push(event),
     })
     expect(result.status).toBe("completed")

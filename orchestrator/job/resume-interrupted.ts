@@ -5,6 +5,7 @@ import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import { type Outcome, runConversation, runDelegates } from "./conversation.ts"
 import type { JobContext } from "./job-context.ts"
+import { CRASH_CODES, RecoveryTracker } from "./recovery.ts"
 import type { StepBudget } from "./step-budget.ts"
 
 /** The user message a run gets when it picks up after an interruption. */
@@ -57,10 +58,25 @@ export async function resumeInterrupted(
       return text === undefined
         ? { kind: "completed", text: finalText(checkpoint), checkpoint }
         : runConversation(job, { ...start, input: { type: "continue", checkpoint, text } })
-    case "stoppedByError":
+    case "stoppedByError": {
+      // A sandbox (or the orchestrator) that died is resumed from its event log: finished calls are not run again.
+      if (checkpoint.error?.code && CRASH_CODES.has(checkpoint.error.code)) {
+        const tracker = new RecoveryTracker()
+        for await (const event of job.options.store.readEvents(job.job.id, run.id)) tracker.observe(event)
+        const recovery = tracker.recoveryInput(job.options.config, run.expertKey)
+        if (!recovery) return undefined
+        const outcome = await runConversation(job, { ...start, input: recovery })
+        if (text === undefined || outcome.kind !== "completed") return outcome
+        return runConversation(job, {
+          ...start,
+          resumedFrom: outcome.checkpoint.id,
+          input: { type: "continue", checkpoint: outcome.checkpoint, text },
+        })
+      }
       return text === undefined
         ? { kind: "error", checkpoint, message: checkpoint.error?.message ?? "the run failed" }
         : runConversation(job, { ...start, input: { type: "continue", checkpoint, text } })
+    }
     case "stoppedByInteractiveTool":
       return { kind: "interactive", checkpoint }
     case "stoppedByDelegate": {

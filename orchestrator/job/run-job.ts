@@ -115,6 +115,11 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           budget,
           input: { type: "query", text: options.query ?? "" },
         })
+  } catch (error) {
+    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, record it if possible.
+    await job.stop("cancelled")
+    await store.writeJob({ ...job.job, status: "stoppedByError", finishedAt: clock() }).catch(() => undefined)
+    throw error
   } finally {
     if (timer) clearTimeout(timer)
     options.signal?.removeEventListener("abort", onAbort)

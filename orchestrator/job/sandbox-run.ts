@@ -1,15 +1,15 @@
 // Runs one segment in a sandbox: start it, take in its events, persist them, and return its terminal event.
-import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackEvent, SandboxEvent } from "../../runtime/protocol/events/index.ts"
 import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
-import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
+import type { RunInput, RunSpec } from "../../runtime/protocol/run-spec.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
 import { readSandboxEvents } from "../intake/event-intake.ts"
 import { outputRejectedEvent } from "../intake/output-rejected.ts"
 import type { SandboxExit } from "../sandbox/sandbox.ts"
 import type { JobContext } from "./job-context.ts"
+import { RecoveryTracker } from "./recovery.ts"
 import { expertOf } from "./run-spec-factory.ts"
 import { sandboxEnv } from "./sandbox-env.ts"
 import type { StepBudget } from "./step-budget.ts"
@@ -19,6 +19,15 @@ export interface SegmentLinks {
   parentRunId?: string
   parentToolCallId?: string
   resumedFrom?: string
+  /** a retry of a run whose sandbox died */
+  attempt?: number
+  retryOf?: string
+}
+
+export interface SegmentResult {
+  terminal: TerminalEvent
+  /** set when the sandbox died before its terminal event: how to resume it */
+  recovery?: RunInput
 }
 
 export async function runInSandbox(
@@ -26,7 +35,7 @@ export async function runInSandbox(
   spec: RunSpec,
   links: SegmentLinks,
   budget: StepBudget,
-): Promise<TerminalEvent> {
+): Promise<SegmentResult> {
   const { store, backend, clock, ids } = job.options
   const base = { protocolVersion: PROTOCOL_VERSION, jobId: spec.jobId, runId: spec.runId }
   let run: Run = {
@@ -52,9 +61,10 @@ export async function runInSandbox(
   const orchestratorEvent = <T extends object>(type: string, payload: T) =>
     ({ ...base, id: ids(), timestamp: clock(), type, ...payload }) as unknown as PerstackEvent
 
+  const expert = expertOf(job.options.config, spec.expert.key)
   const env = sandboxEnv({
     expertKey: spec.expert.key,
-    expert: expertOf(job.options.config, spec.expert.key),
+    expert,
     provider: spec.provider,
     env: job.options.env,
   })
@@ -62,6 +72,7 @@ export async function runInSandbox(
     spec,
     env,
     workspace: job.options.workspace,
+    ...(expert.sandbox ? { settings: expert.sandbox } : {}),
     labels: {
       jobId: spec.jobId,
       runId: spec.runId,
@@ -85,7 +96,7 @@ export async function runInSandbox(
   )
 
   let terminal: TerminalEvent | undefined
-  let lastCheckpoint: Checkpoint | undefined
+  const tracker = new RecoveryTracker()
   let exit: SandboxExit
   try {
     for await (const item of readSandboxEvents(sandbox.stdout, {
@@ -101,17 +112,9 @@ export async function runInSandbox(
       // Stored as the sandbox printed it. Anything after the terminal event is kept but changes nothing.
       await record(event, item.text)
       if (terminal) continue
-      if (event.type === "startRun") {
-        const initial = event.initialCheckpoint
-        lastCheckpoint = {
-          ...initial,
-          status: "proceeding",
-          messages: [...initial.messages, ...event.inputMessages],
-        }
-      }
+      tracker.observe(event)
       if (event.type === "continueToNextStep") {
         await store.writeCheckpoint(event.checkpoint)
-        lastCheckpoint = event.nextCheckpoint
         await job.stepFinished(event.step.usage, budget)
       }
       if (isTerminalEvent(event)) {
@@ -132,10 +135,20 @@ export async function runInSandbox(
     }),
   )
 
+  let recovery: RunInput | undefined
   if (!terminal) {
-    terminal = synthesizeCrash({ spec, exit, lastCheckpoint, ids, clock, stopCause: job.stopCause })
+    terminal = synthesizeCrash({
+      spec,
+      exit,
+      lastCheckpoint: tracker.lastCheckpoint,
+      ids,
+      clock,
+      stopCause: job.stopCause,
+    })
     await record(terminal)
     await store.writeCheckpoint(terminal.checkpoint)
+    if (terminal.checkpoint.status === "stoppedByError")
+      recovery = tracker.recoveryInput(job.options.config, spec.expert.key)
   }
   await log.close()
   run = {
@@ -147,7 +160,7 @@ export async function runInSandbox(
     finishedAt: clock(),
   }
   await store.writeRun(run)
-  return terminal
+  return { terminal, ...(recovery ? { recovery } : {}) }
 }
 
 function exitPayload(exit: SandboxExit, terminal: TerminalEvent | undefined) {

@@ -12,6 +12,9 @@ export const DEFAULTS = {
   timeout: 300_000,
   concurrency: 4,
   sandbox: "local" as SandboxBackend,
+  /** resumes of a run whose sandbox died, before its failure goes to the parent */
+  crashRetries: 2,
+  crashRetryBaseMs: 1_000,
 }
 
 export interface JobSettings {
@@ -27,6 +30,9 @@ export interface JobSettings {
   sandbox: SandboxBackend
   /** wall-clock limit of the whole job, ms */
   jobTimeout?: number
+  /** how often a run whose sandbox died is resumed in a fresh one (with backoff from crashRetryBaseMs) */
+  crashRetries: number
+  crashRetryBaseMs: number
 }
 
 export interface SettingOverrides {
@@ -39,6 +45,8 @@ export interface SettingOverrides {
   concurrency?: number
   sandbox?: SandboxBackend
   jobTimeout?: number
+  crashRetries?: number
+  crashRetryBaseMs?: number
 }
 
 export function resolveSettings(config: PerstackConfig, overrides: SettingOverrides = {}): JobSettings {
@@ -59,6 +67,8 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
     timeout: overrides.timeout ?? config.timeout ?? DEFAULTS.timeout,
     concurrency: overrides.concurrency ?? DEFAULTS.concurrency,
     sandbox: overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox,
+    crashRetries: overrides.crashRetries ?? config.crashRetries ?? DEFAULTS.crashRetries,
+    crashRetryBaseMs: overrides.crashRetryBaseMs ?? DEFAULTS.crashRetryBaseMs,
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
   }
 }

@@ -36,6 +36,7 @@ export function eventDetail(event: PerstackEvent): string {
         event.sandboxId,
         event.image,
         event.resumedFrom ? `resumes ${event.resumedFrom}` : undefined,
+        event.attempt ? `attempt ${event.attempt}, retrying ${event.retryOf}` : undefined,
       ]
         .filter(Boolean)
         .join(" ")
@@ -84,12 +85,13 @@ export function eventDetail(event: PerstackEvent): string {
     case "resolveToolResults":
       return event.toolResults.map(toolResultText).join(", ")
     case "attemptCompletion":
+    case "recordToolResult":
       return toolResultText(event.toolResult)
     case "finishToolCall":
     case "finishAllToolCalls":
       return plural(event.newMessages.length, "message")
     case "resumeToolCalls":
-      return `${plural(event.pendingToolCalls.length, "pending call")}, ${plural(event.partialToolResults.length, "result")} so far`
+      return `${plural(event.pendingToolCalls.length, "pending call")}, ${plural(event.partialToolResults.length, "result")} so far${event.repeatedToolCallIds?.length ? ` · ${plural(event.repeatedToolCallIds.length, "call")} started before a crash run again: ${event.repeatedToolCallIds.join(", ")}` : ""}`
     case "continueToNextStep":
       return `step ${event.step.stepNumber} done · checkpoint ${event.checkpoint.id}`
     case "stopRunByDelegate":

@@ -1,4 +1,5 @@
 // The sandbox backend interface: start one run from a RunSpec, read its stdout, wait for its end, stop it.
+import type { SandboxSettings } from "../../runtime/protocol/config/expert.ts"
 import type { SandboxBackend as SandboxBackendName } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 
@@ -10,6 +11,8 @@ export interface SandboxStartOptions {
   workspace: string
   /** labels for finding and reaping the sandbox (job, run, parent run) */
   labels: { jobId: string; runId: string; parentRunId?: string }
+  /** the Expert's `[experts."<key>".sandbox]` table (image, limits, timeout, network); backends use what applies */
+  settings?: SandboxSettings
 }
 
 export type SandboxExitReason = "completed" | "crashed" | "timeout" | "cancelled" | "oomKilled"
@@ -40,4 +43,6 @@ export interface Sandbox {
 export interface SandboxBackend {
   readonly name: SandboxBackendName
   start(options: SandboxStartOptions): Promise<Sandbox>
+  /** kills whatever is left of a run's sandbox, found by its labels (after the orchestrator died) */
+  reap?(labels: { jobId: string; runId: string }): Promise<void>
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto"
 import { mkdir, rename, rm, writeFile } from "node:fs/promises"
 import path from "node:path"
+import { storageError } from "./store-errors.ts"
 
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true })
@@ -11,7 +12,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rename(temp, file)
   } catch (error) {
     await rm(temp, { force: true })
-    throw error
+    throw storageError(error, file)
   }
 }
 

@@ -3,6 +3,8 @@
 import type { FileHandle } from "node:fs/promises"
 import { mkdir, open } from "node:fs/promises"
 import path from "node:path"
+import { storageError } from "./store-errors.ts"
+import { trimTornTail } from "./torn-tail.ts"
 
 /** Above this many buffered bytes, `append` makes the caller wait for the disk. */
 const HIGH_WATER = 64 * 1024
@@ -14,9 +16,11 @@ export class EventLogWriter {
   private flushing: Promise<void> | undefined
   private failure: unknown
   private readonly file: string
+  private readonly onWarning: ((message: string) => void) | undefined
 
-  constructor(file: string) {
+  constructor(file: string, onWarning?: (message: string) => void) {
     this.file = file
+    this.onWarning = onWarning
   }
 
   /** Queues one event; returns a promise only when too much is buffered (backpressure). */
@@ -46,17 +50,25 @@ export class EventLogWriter {
     this.handle = undefined
   }
 
+  /** A line torn by a crash would glue itself to the next event: cut it off first, and say so. */
+  private async openForAppend(): Promise<FileHandle> {
+    await mkdir(path.dirname(this.file), { recursive: true })
+    const cut = await trimTornTail(this.file)
+    if (cut > 0) this.onWarning?.(`${this.file}: removed a torn last line (${cut} bytes) left by a crash`)
+    return open(this.file, "a")
+  }
+
   private async flushNow(): Promise<void> {
     try {
       while (this.pending.length > 0) {
         const batch = this.pending.join("")
         this.pending = []
         this.pendingBytes = 0
-        this.handle ??= mkdir(path.dirname(this.file), { recursive: true }).then(() => open(this.file, "a"))
+        this.handle ??= this.openForAppend()
         await (await this.handle).write(batch)
       }
     } catch (error) {
-      this.failure = error
+      this.failure = storageError(error, this.file)
     } finally {
       this.flushing = undefined
     }

@@ -7,6 +7,32 @@ import { JobStore } from "./job-store.ts"
 const fixture = path.resolve(import.meta.dirname, "../../runtime/protocol/fixtures/v1")
 
 describe("JobStore", () => {
+  it("skips a torn last line (no newline: a crash mid-write) with a warning, and trims it before appending", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "perstack-store-"))
+    try {
+      const warnings: string[] = []
+      const store = new JobStore(root, (message) => warnings.push(message))
+      const [first = "", second = ""] = (await readFile(path.join(fixture, "events.ndjson"), "utf8")).split(
+        "\n",
+      )
+      const file = store.paths.eventsFile("job_01fixture", "run_01coord")
+      await mkdir(path.dirname(file), { recursive: true })
+      await writeFile(file, `${first}\n${second.slice(0, 40)}`)
+      const read: string[] = []
+      for await (const event of store.readEvents("job_01fixture", "run_01coord")) read.push(event.type)
+      expect(read).toEqual(["sandboxStarted"])
+      expect(warnings).toEqual([`${file}: skipped a torn last line left by a crash`])
+
+      const log = store.eventLog("job_01fixture", "run_01coord")
+      await log.appendLine(second)
+      await log.close()
+      expect(await readFile(file, "utf8")).toBe(`${first}\n${second}\n`)
+      expect(warnings[1]).toBe(`${file}: removed a torn last line (40 bytes) left by a crash`)
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
   it("reads a run's events back, and names the file and line of one that was tampered with", async () => {
     const root = await mkdtemp(path.join(tmpdir(), "perstack-store-"))
     try {

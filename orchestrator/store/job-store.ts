@@ -1,6 +1,6 @@
 // The job store: job.json, runs/<id>/run.json, runs/<id>/events.ndjson, checkpoints/<id>.json. Read back by parsing.
 import { createReadStream } from "node:fs"
-import { readdir, readFile } from "node:fs/promises"
+import { open, readdir, readFile } from "node:fs/promises"
 import type { z } from "zod"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { type Checkpoint, checkpointSchema } from "../../runtime/protocol/checkpoint.ts"
@@ -38,6 +38,18 @@ async function readRecord<S extends z.ZodType>(file: string, schema: S): Promise
   return result.data
 }
 
+async function endsWithNewline(file: string): Promise<boolean> {
+  const handle = await open(file, "r")
+  try {
+    const { size } = await handle.stat()
+    const last = Buffer.alloc(1)
+    await handle.read(last, 0, 1, Math.max(0, size - 1))
+    return size > 0 && last[0] === 0x0a
+  } finally {
+    await handle.close()
+  }
+}
+
 const listDir = (dir: string) =>
   readdir(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [] as string[]
@@ -47,9 +59,12 @@ const listDir = (dir: string) =>
 export class JobStore {
   readonly paths: ReturnType<typeof storePaths>
 
-  /** `root` is the store folder, usually `<workspace>/perstack`. */
-  constructor(root: string) {
+  private readonly onWarning: ((message: string) => void) | undefined
+
+  /** `root` is the store folder, usually `<workspace>/perstack`; `onWarning` hears of repairs (a torn last line). */
+  constructor(root: string, onWarning?: (message: string) => void) {
     this.paths = storePaths(root)
+    this.onWarning = onWarning
   }
 
   lock(jobId: string): Promise<JobLock> {
@@ -69,7 +84,7 @@ export class JobStore {
   }
 
   eventLog(jobId: string, runId: string): EventLogWriter {
-    return new EventLogWriter(this.paths.eventsFile(jobId, runId))
+    return new EventLogWriter(this.paths.eventsFile(jobId, runId), this.onWarning)
   }
 
   async readJob(jobId: string): Promise<Job | undefined> {
@@ -119,19 +134,25 @@ export class JobStore {
     const file = this.paths.eventsFile(jobId, runId)
     const stream = createReadStream(file)
     const decoder = new TextDecoder()
+    // A line that is not JSON is reported only once the next one shows it was not the last: a torn last line
+    // (power loss mid-write) is skipped with a warning, never a crash.
+    let torn: PerstackError | undefined
     try {
       for await (const line of frameLines(stream)) {
+        if (torn) throw torn
         const where = `${file}:${line.lineNumber}`
-        if (line.truncated)
+        if (line.truncated) {
           throw new PerstackError(
             "store.corrupt",
             `${where}: a line of ${line.byteLength} bytes, over the cap`,
           )
+        }
         let json: unknown
         try {
           json = JSON.parse(decoder.decode(line.bytes))
         } catch (error) {
-          throw new PerstackError("store.corrupt", `${where}: not JSON: ${(error as Error).message}`)
+          torn = new PerstackError("store.corrupt", `${where}: not JSON: ${(error as Error).message}`)
+          continue
         }
         const result = perstackEventSchema.safeParse(json)
         if (!result.success) {
@@ -148,5 +169,9 @@ export class JobStore {
     } finally {
       stream.destroy()
     }
+    if (!torn) return
+    // Torn only if the file does not end with a newline; a complete line that is not JSON is corruption.
+    if (await endsWithNewline(file)) throw torn
+    this.onWarning?.(`${file}: skipped a torn last line left by a crash`)
   }
 }

@@ -9,7 +9,7 @@ import {
 
 export type ExpertReplies = Record<
   string,
-  Array<ScriptedReply | ((request: RecordedRequest) => ScriptedReply)>
+  Array<ScriptedReply | ((request: RecordedRequest) => ScriptedReply | Promise<ScriptedReply>)>
 >
 
 export function expertOf(request: RecordedRequest): string {
@@ -35,9 +35,13 @@ export interface ExpertScriptServer extends ScriptedLlmServer {
   unused(): Record<string, number>
 }
 
-export async function startExpertScript(replies: ExpertReplies): Promise<ExpertScriptServer> {
+export async function startExpertScript(
+  replies: ExpertReplies,
+  /** host: where to listen (default 127.0.0.1; containers need 0.0.0.0 or the bridge's address) */
+  options: { host?: string } = {},
+): Promise<ExpertScriptServer> {
   const queues = new Map(Object.entries(replies).map(([expert, list]) => [expert, [...list]]))
-  const route = (request: RecordedRequest): ScriptedReply => {
+  const route = (request: RecordedRequest): ScriptedReply | Promise<ScriptedReply> => {
     const expert = expertOf(request)
     const next = queues.get(expert)?.shift()
     if (!next) return { type: "error", status: 500, message: `no scripted reply left for Expert "${expert}"` }
@@ -45,7 +49,10 @@ export async function startExpertScript(replies: ExpertReplies): Promise<ExpertS
   }
   const total = [...queues.values()].reduce((sum, list) => sum + list.length, 0)
   // One routing step per expected request, plus spares so an extra request fails loudly instead of hanging.
-  const server = await startScriptedLlmServer({ steps: Array.from({ length: total + 20 }, () => route) })
+  const server = await startScriptedLlmServer({
+    steps: Array.from({ length: total + 20 }, () => route),
+    ...(options.host ? { host: options.host } : {}),
+  })
   return Object.assign(server, {
     byExpert: (expertKey: string) => server.requests.filter((request) => expertOf(request) === expertKey),
     unused: () => Object.fromEntries([...queues.entries()].map(([expert, list]) => [expert, list.length])),

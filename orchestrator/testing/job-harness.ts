@@ -54,7 +54,12 @@ export async function runTestJob(
     ...(options.jobId ? { jobId: options.jobId } : {}),
     workspace: ws.dir,
     backend: createLocalBackend({ runtimeEntry: RUNTIME_SOURCE, ...options.backend }),
-    settings: resolveSettings(config, { maxRetries: 1, timeout: 10_000, ...options.settings }),
+    settings: resolveSettings(config, {
+      maxRetries: 1,
+      timeout: 10_000,
+      crashRetryBaseMs: 20,
+      ...options.settings,
+    }),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENAI_API_KEY: "sk-test-orchestrator-key" },
     onEvent: (event) => {
       events.push(event)

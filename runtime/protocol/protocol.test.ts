@@ -25,7 +25,7 @@ describe("the v1 protocol", () => {
   it("reads every stored v1 event, and the fixture covers every event type", () => {
     const parsed = events.map((event) => perstackEventSchema.parse(event))
     expect(new Set(parsed.map((event) => event.type))).toEqual(new Set(allEventTypes))
-    expect(allEventTypes).toHaveLength(34)
+    expect(allEventTypes).toHaveLength(35)
   })
 
   it("reads stored v1 checkpoints, jobs, runs and RunSpecs", () => {

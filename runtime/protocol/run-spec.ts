@@ -40,7 +40,10 @@ export const runInputSchema = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("resume"),
     checkpoint: checkpointSchema,
-    toolResults: z.array(toolResultSchema).min(1),
+    /** empty when recovering a crashed run: its checkpoint's pending calls run again */
+    toolResults: z.array(toolResultSchema),
+    /** pending calls that had started before a crash (see resumeToolCalls.repeatedToolCallIds) */
+    repeatedToolCallIds: z.array(z.string()).optional(),
   }),
 ])
 export type RunInput = z.infer<typeof runInputSchema>

@@ -7,6 +7,7 @@ import { packageRoot } from "../../package-root.ts"
 import type { Sandbox, SandboxBackend, SandboxExit, SandboxStartOptions } from "../sandbox.ts"
 import { StderrTail } from "../stderr-tail.ts"
 import { descendantsOf, signalAll } from "./process-tree.ts"
+import { reapLocalSandbox } from "./reap.ts"
 
 /** The bundled runtime when built (fast start), else the source (Node runs TypeScript directly). */
 export function defaultRuntimeEntry(): string {
@@ -30,6 +31,9 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
   const node = options.nodePath ?? process.execPath
   return {
     name: "local",
+    async reap(labels) {
+      await reapLocalSandbox(labels)
+    },
     async start({ spec, env, workspace, labels }: SandboxStartOptions): Promise<Sandbox> {
       const started = Date.now()
       const child = execa(node, [...RUNTIME_NODE_FLAGS, entry], {

@@ -20,7 +20,7 @@ export async function callTools(ctx: LoopContext) {
     (call) => call !== completion && !delegates.includes(call) && !interactive.includes(call),
   )
 
-  const results = await Promise.all(direct.map((call) => runTool(ctx, call)))
+  const results = await Promise.all(direct.map((call) => runAndRecord(ctx, call)))
   ctx.checkpoint.todos = ctx.todos.list()
   const partial = [...(ctx.checkpoint.partialToolResults ?? []), ...results]
 
@@ -34,7 +34,7 @@ export async function callTools(ctx: LoopContext) {
         ),
       )
     } else {
-      const result = await runTool(ctx, completion)
+      const result = await runAndRecord(ctx, completion)
       ctx.checkpoint.todos = ctx.todos.list()
       const openTodos = ctx.todos.list().some((todo) => !todo.completed)
       if (openTodos || result.isError) {
@@ -88,6 +88,13 @@ export async function callTools(ctx: LoopContext) {
 function lastExpertMessage(ctx: LoopContext): ExpertMessage {
   const message = ctx.checkpoint.messages.findLast((entry) => entry.type === "expertMessage")
   return message?.type === "expertMessage" ? message : { type: "expertMessage", id: ctx.ids(), contents: [] }
+}
+
+/** Runs the call and reports its result at once, so a crash later in the step cannot make it run again. */
+async function runAndRecord(ctx: LoopContext, call: ToolCall): Promise<ToolResult> {
+  const result = await runTool(ctx, call)
+  await ctx.emit(ctx.events.run("recordToolResult", { toolResult: result }))
+  return result
 }
 
 /** Never throws: an unknown tool, broken arguments or a failing tool all become an error result the model sees. */

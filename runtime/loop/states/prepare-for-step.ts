@@ -21,7 +21,17 @@ export async function prepareForStep(ctx: LoopContext) {
   if (pending.length > 0) {
     ctx.step.pendingToolCalls = pending
     ctx.step.partialToolResults = partial
-    return ctx.events.run("resumeToolCalls", { pendingToolCalls: pending, partialToolResults: partial })
+    // After a crash: the calls that had started and run again (their half-done side effects may repeat).
+    const input = ctx.spec.input
+    const repeated =
+      ctx.stepsTaken === 0 && input.type === "resume"
+        ? (input.repeatedToolCallIds ?? []).filter((id) => pending.some((call) => call.id === id))
+        : []
+    return ctx.events.run("resumeToolCalls", {
+      pendingToolCalls: pending,
+      partialToolResults: partial,
+      ...(repeated.length > 0 ? { repeatedToolCallIds: repeated } : {}),
+    })
   }
   if (partial.length > 0) {
     const message = ctx.build.tool(partial, (result) => calledName(ctx, result))

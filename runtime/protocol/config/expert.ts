@@ -15,8 +15,12 @@ export const sandboxSettingsSchema = z.strictObject({
     .optional(),
   /** wall-clock limit of one run segment, in ms */
   timeout: z.number().int().positive().optional(),
-  /** "gateway": only the orchestrator's LLM gateway (and skills' allowedDomains); "open": unrestricted egress */
-  network: z.enum(["gateway", "open"]).optional(),
+  /**
+   * "gateway": only the orchestrator's LLM gateway (and skills' allowedDomains); "open": unrestricted egress;
+   * "none": no network at all, the LLM included (a container without interfaces): until the gateway reaches a
+   * sandbox without a network, the docker backend refuses to start such a run, naming this setting.
+   */
+  network: z.enum(["gateway", "open", "none"]).optional(),
 })
 export type SandboxSettings = z.infer<typeof sandboxSettingsSchema>
 

@@ -18,6 +18,8 @@ export const perstackConfigSchema = z.strictObject({
   /** the job's step budget, across every run of the job */
   maxSteps: z.number().int().positive().optional(),
   maxRetries: z.number().int().nonnegative().optional(),
+  /** how often a run whose sandbox died (killed, out of memory, node lost) is resumed in a fresh one (default 2) */
+  crashRetries: z.number().int().nonnegative().optional(),
   /** per-generation timeout, in ms */
   timeout: z.number().int().positive().optional(),
   experts: z.record(expertNameSchema, expertConfigSchema).default({}),

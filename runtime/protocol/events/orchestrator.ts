@@ -17,6 +17,9 @@ export const sandboxStartedEventSchema = event("sandboxStarted", {
   parentToolCallId: z.string().min(1).optional(),
   /** the checkpoint this segment resumed or continued from */
   resumedFrom: z.string().min(1).optional(),
+  /** a retry of a run whose sandbox died: the attempt (2, 3, ...) and the run it retries */
+  attempt: z.number().int().min(2).optional(),
+  retryOf: z.string().min(1).optional(),
 })
 
 export const sandboxExitedEventSchema = event("sandboxExited", {

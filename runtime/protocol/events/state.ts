@@ -58,6 +58,11 @@ export const finishToolCallEventSchema = event("finishToolCall", { newMessages: 
 export const resumeToolCallsEventSchema = event("resumeToolCalls", {
   pendingToolCalls: z.array(toolCallSchema),
   partialToolResults: z.array(toolResultSchema),
+  /**
+   * Calls that had started in a sandbox that died before they finished: they run again, and whatever side
+   * effects they had half done may happen twice.
+   */
+  repeatedToolCallIds: z.array(z.string()).optional(),
 })
 export const finishAllToolCallsEventSchema = event("finishAllToolCalls", { newMessages: z.array(userOrTool) })
 export const continueToNextStepEventSchema = event("continueToNextStep", {

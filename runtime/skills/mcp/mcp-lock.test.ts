@@ -55,11 +55,13 @@ describe("a run with skill locks", () => {
       // the lazy start, at the first call
       "skillStarting",
       "skillConnected",
+      "recordToolResult",
       "resolveToolResults",
       "finishToolCall",
       "continueToNextStep",
       "startGeneration",
       "callTools",
+      "recordToolResult",
       "resolveToolResults",
       "finishToolCall",
       "continueToNextStep",

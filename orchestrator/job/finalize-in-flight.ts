@@ -1,0 +1,74 @@
+// After the orchestrator died: every run still marked in flight is closed from its own event log, its sandbox
+// reaped by label, and its last state recorded, so the job can be continued like one whose sandboxes crashed.
+import type { RunError } from "../../runtime/protocol/checkpoint.ts"
+import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
+import type { Run } from "../../runtime/protocol/run.ts"
+import { emptyUsage } from "../../runtime/protocol/usage.ts"
+import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import type { JobContext } from "./job-context.ts"
+import { RecoveryTracker } from "./recovery.ts"
+
+const LOST: RunError = {
+  name: "OrchestratorLost",
+  code: "orchestrator.lost",
+  message: "the orchestrator stopped while this run was in flight",
+  isRetryable: true,
+}
+
+/** Finalizes the job's in-flight runs; returns how many it found. */
+export async function finalizeInFlightRuns(job: JobContext): Promise<number> {
+  const { store, backend, ids, clock } = job.options
+  const inFlight = (await store.listRuns(job.job.id)).filter((run) => run.finishedAt === undefined)
+  for (const run of inFlight) {
+    await backend.reap?.({ jobId: run.jobId, runId: run.id })
+    const tracker = new RecoveryTracker()
+    let terminal: TerminalEvent | undefined
+    let lastStep = 0
+    for await (const event of store.readEvents(job.job.id, run.id)) {
+      if (isTerminalEvent(event)) terminal = event
+      else tracker.observe(event)
+      if ("stepNumber" in event) lastStep = event.stepNumber
+    }
+    if (!terminal) {
+      const base = tracker.lastCheckpoint
+      if (!base) {
+        // It never got as far as a checkpoint: nothing to resume; the conversation starts this segment again.
+        await store.writeRun(closed(run, { status: "stoppedByError", error: LOST, finishedAt: clock() }))
+        continue
+      }
+      const checkpoint = { ...base, id: ids(), status: "stoppedByError" as const, error: LOST }
+      const now = clock()
+      terminal = {
+        protocolVersion: PROTOCOL_VERSION,
+        id: ids(),
+        type: "stopRunByError",
+        timestamp: now,
+        jobId: run.jobId,
+        runId: run.id,
+        expertKey: run.expertKey,
+        stepNumber: Math.max(lastStep, checkpoint.stepNumber),
+        checkpoint,
+        step: { stepNumber: checkpoint.stepNumber, newMessages: [], usage: emptyUsage(), startedAt: now },
+        error: LOST,
+      }
+      const log = store.eventLog(job.job.id, run.id)
+      await log.append(terminal)
+      await log.close()
+    }
+    await store.writeCheckpoint(terminal.checkpoint)
+    await store.writeRun(
+      closed(run, {
+        status: terminal.checkpoint.status,
+        usage: terminal.checkpoint.usage,
+        lastCheckpointId: terminal.checkpoint.id,
+        ...(terminal.type === "stopRunByError" ? { error: terminal.error } : {}),
+        finishedAt: clock(),
+      }),
+    )
+  }
+  return inFlight.length
+}
+
+function closed(run: Run, changes: Partial<Run>): Run {
+  return { ...run, ...changes, protocolVersion: PROTOCOL_VERSION }
+}

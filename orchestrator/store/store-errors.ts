@@ -1,0 +1,14 @@
+// Storage failures as clear errors: a full disk stops the job, and nothing half written is left behind.
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+
+export function storageError(error: unknown, file: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new PerstackError(
+      "store.diskFull",
+      `${file}: the disk is full. The job stopped; nothing was corrupted: free some space and continue it (--continue-job).`,
+      { cause: error },
+    )
+  }
+  return error
+}
