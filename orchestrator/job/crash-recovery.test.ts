@@ -77,9 +77,10 @@ describe("crash recovery", () => {
     ])
     // The model got both results, once each.
     expect(result.text).toMatch(/^results: /)
-    const toolMessages = (
-      llm.requests.at(-1)?.body as { messages: Array<{ role: string; tool_call_id?: string }> }
-    ).messages
+    const last = llm.requests.at(-1)?.body as
+      | { messages: Array<{ role: string; tool_call_id?: string }> }
+      | undefined
+    const toolMessages = (last?.messages ?? [])
       .filter((message) => message.role === "tool")
       .map((message) => message.tool_call_id)
     expect(toolMessages).toEqual(["a", "b"])
