@@ -7,8 +7,15 @@ import { ORCHESTRATOR_NODE_FLAGS, RUNTIME_NODE_FLAGS } from "../runtime/cli/node
 const root = path.resolve(import.meta.dirname, "..")
 
 const entries = [
-  // The CLI resolves its dependencies from node_modules at run time.
-  { entry: "orchestrator/cli/bin.ts", out: "dist/perstack.js", bundleDependencies: false, executable: true },
+  // The CLI resolves its dependencies from node_modules at run time. Split, so that the terminal UI (Ink, React)
+  // is a chunk of its own, loaded only by `perstack start` and the interactive `perstack log`.
+  {
+    entry: "orchestrator/cli/bin.ts",
+    out: "dist/perstack.js",
+    bundleDependencies: false,
+    executable: true,
+    chunks: "cli-chunks",
+  },
   // The library: run() and friends, for applications that embed Perstack.
   { entry: "orchestrator/index.ts", out: "dist/index.js", bundleDependencies: false, executable: false },
   // The protocol schemas, for applications that read our events and checkpoints.
@@ -23,6 +30,7 @@ const entries = [
 await mkdir(path.join(root, "dist"), { recursive: true })
 // Chunk names carry content hashes: clear old ones so the sandbox image copies only what runs.
 await rm(path.join(root, "dist/runtime"), { recursive: true, force: true })
+await rm(path.join(root, "dist/cli-chunks"), { recursive: true, force: true })
 
 // The runtime runs in every sandbox: one self-contained folder (no node_modules), minified, split so that
 // what the first LLM request does not need (the MCP SDK) loads only when a tool is first called.
@@ -44,10 +52,16 @@ await build({
   logLevel: "warning",
 })
 await chmod(path.join(root, "dist/runtime/perstack-runtime.js"), 0o755)
-for (const { entry, out, bundleDependencies, executable } of entries) {
+for (const { entry, out, bundleDependencies, executable, chunks } of entries) {
   await build({
-    entryPoints: [path.join(root, entry)],
-    outfile: path.join(root, out),
+    ...(chunks
+      ? {
+          entryPoints: { [path.basename(out, ".js")]: path.join(root, entry) },
+          outdir: path.join(root, path.dirname(out)),
+          splitting: true,
+          chunkNames: `${chunks}/[name]-[hash]`,
+        }
+      : { entryPoints: [path.join(root, entry)], outfile: path.join(root, out) }),
     bundle: true,
     packages: bundleDependencies ? undefined : "external",
     platform: "node",

@@ -30,10 +30,27 @@ export interface LogIo extends CommandIo {
   /** default process.env: PERSTACK_STORAGE_PATH, when set, is the store folder */
   env?: Readonly<Record<string, string | undefined>>
   signal?: AbortSignal
+  /** default: whether stdin and stdout are terminals; with no filter given, a terminal gets the history browser */
+  interactive?: boolean
 }
 
 /** Returns the exit code: 0, or 1 with a message on stderr when something asked for is not there or not valid. */
 export async function logCommand(options: LogOptions, io: LogIo): Promise<number> {
+  const { workspace, ...asked } = options
+  const interactive = io.interactive ?? Boolean(process.stdin.isTTY && process.stdout.isTTY)
+  if (interactive && Object.values(asked).every((value) => value === undefined)) {
+    const root = io.env?.PERSTACK_STORAGE_PATH ?? process.env.PERSTACK_STORAGE_PATH
+    const { browseLog } = await import("../tui/browse-log.ts")
+    return browseLog({
+      store: new JobStore(
+        root ? path.resolve(io.cwd, root) : path.resolve(io.cwd, workspace ?? ".", "perstack"),
+      ),
+      cwd: io.cwd,
+      workspace: path.resolve(io.cwd, workspace ?? "."),
+      ...(io.signal ? { signal: io.signal } : {}),
+      stderr: io.stderr,
+    })
+  }
   const out = new OutputBuffer(io.stdout)
   try {
     await showLog(options, io, out)
