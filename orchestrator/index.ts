@@ -1,4 +1,15 @@
 // The package's library entry: run Experts from TypeScript; the CLI is a thin layer over the same call.
 export { type JobResult, type RunOptions, run } from "./api/run.ts"
+export {
+  type ApiClient,
+  type ApiClientOptions,
+  type ApiError,
+  type ApiErrorType,
+  type ApiJob,
+  type ApiResult,
+  createApiClient,
+  type JobStream,
+  type StreamEnd,
+} from "./client/api-client.ts"
 export { loadConfig, parseConfigText } from "./config/load-config.ts"
 export { JobStore } from "./store/job-store.ts"
