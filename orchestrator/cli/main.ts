@@ -1,19 +1,14 @@
 // The `perstack` command line. The only place that installs signal handlers or sets the exit code.
-import { Command, Option } from "commander"
+import { Command } from "commander"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
 import { installCommand } from "./install.ts"
+import { sandboxOption, withJobOptions, withSingleJobOptions } from "./job-options.ts"
 import { type LogOptions, logCommand } from "./log-command.ts"
-import {
-  collect,
-  commaList,
-  nonNegativeInt,
-  positiveInt,
-  providerName,
-  reasoningBudget,
-  sandboxName,
-} from "./option-parsers.ts"
+import { commaList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
 import { EXIT_BAD_INPUT, type RunCommandOptions, runCommand } from "./run-command.ts"
+import { type ServeCommandOptions, serveCommand } from "./serve-command.ts"
+import { type StartCommandOptions, startCommand } from "./start-command.ts"
 import { type CommandIo, validateCommand } from "./validate.ts"
 
 export interface MainIo extends CommandIo {
@@ -84,68 +79,65 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       exitCode = await installCommand(options, io)
     })
 
-  program
-    .command("run")
-    .description("run an Expert on a query; prints every event as one JSON line on stdout")
-    .argument("<expert>", "the coordinator Expert's key")
-    .argument("[query]", "the query (or, with -i, the answer to the pending interactive tool)")
-    .option(
-      "--config <path>",
-      "perstack.toml to read (default: the nearest one from the working directory up)",
-    )
-    .option("--provider <name>", "LLM provider (default: perstack.toml, else anthropic)", providerName)
-    .option("--model <name>", "model (default: perstack.toml, else claude-sonnet-4-5)")
-    .option(
-      "--reasoning-budget <budget>",
-      "none, minimal, low, medium, high or tokens (default low)",
-      reasoningBudget,
-    )
-    .option("--max-steps <n>", "the job's step budget, across all its runs (default 100)", positiveInt)
-    .option("--max-retries <n>", "retries of a failed generation (default 5)", nonNegativeInt)
-    .option("--timeout <ms>", "timeout of one generation, ms (default 300000)", positiveInt)
-    .option("--job-timeout <ms>", "stop the whole job after this long, ms (it stays resumable)", positiveInt)
-    .option("--job-id <id>", "id for a new job")
-    .option("--env-path <path>", "env file to load (repeatable; default .env then .env.local)", collect)
-    .option("--continue", "continue the latest job")
-    .option("--continue-job <jobId>", "continue this job")
-    .option(
-      "--resume-from <checkpointId>",
-      "continue from this checkpoint of the coordinator (with --continue-job)",
-    )
-    .option("-i, --interactive-tool-call-result", "the query is the answer to the pending interactive tool")
-    .addOption(
-      new Option(
-        "--sandbox <backend>",
-        "where each Expert runs: local, docker or kubernetes (default local)",
-      ).argParser(sandboxName),
-    )
-    .addOption(
-      new Option("--runtime <backend>", "the original's name for --sandbox")
-        .argParser(sandboxName)
-        .hideHelp(),
-    )
-    .option("--workspace <path>", "the workspace every Expert works in (default: the working directory)")
-    .option("--concurrency <n>", "sandboxes running at once (default 4)", positiveInt)
+  withSingleJobOptions(
+    program
+      .command("run")
+      .description("run an Expert on a query; prints every event as one JSON line on stdout")
+      .argument("<expert>", "the coordinator Expert's key")
+      .argument("[query]", "the query (or, with -i, the answer to the pending interactive tool)"),
+  )
     .option("--filter <types>", "print only these event types (comma-separated, repeatable)", commaList)
     .option("--verbose", "also print the sandboxes' stderr")
     .action(
       async (
         expert: string,
         query: string | undefined,
-        options: RunCommandOptions & { runtime?: RunCommandOptions["sandbox"] },
+        options: RunCommandOptions & { runtime?: unknown },
       ) => {
-        const { runtime, ...rest } = options
-        exitCode = await runCommand(
-          expert,
-          query,
-          { ...rest, sandbox: rest.sandbox ?? runtime },
-          {
-            ...io,
-            writeEvent: io.writeEvent ?? ((line) => void io.stdout(line)),
-          },
-        )
+        exitCode = await runCommand(expert, query, sandboxOption(options), {
+          ...io,
+          writeEvent: io.writeEvent ?? ((line) => void io.stdout(line)),
+        })
       },
     )
+
+  withSingleJobOptions(
+    program
+      .command("start")
+      .description(
+        "the terminal UI: pick an Expert or a job, watch the job live, answer its questions, follow up",
+      )
+      .argument("[expert]", "the coordinator Expert's key (default: pick one)")
+      .argument("[query]", "the query (or, with -i, the answer to the pending interactive tool)"),
+  ).action(
+    async (
+      expert: string | undefined,
+      query: string | undefined,
+      options: StartCommandOptions & { runtime?: unknown },
+    ) => {
+      exitCode = await startCommand(expert, query, sandboxOption(options), io)
+    },
+  )
+
+  withJobOptions(
+    program
+      .command("serve")
+      .description("the HTTP execution API: start jobs, stream their events (SSE), continue and cancel them"),
+  )
+    .option("--root <dir>", "every job's workspace lives under it (default ./perstack-serve)")
+    .option("--host <host>", "address to listen on (default 127.0.0.1)")
+    .option("--port <n>", "port (default 8080)", nonNegativeInt)
+    .option(
+      "--api-keys-file <path>",
+      "API keys (JSON lines of {name, sha256}); or PERSTACK_API_KEYS=name:sha256,...",
+    )
+    .option("--max-running <n>", "jobs running at once (default 2)", positiveInt)
+    .option("--max-queued <n>", "jobs waiting beyond those (default 32); more get 429", nonNegativeInt)
+    .option("--max-body-bytes <n>", "largest request body (default 65536)", positiveInt)
+    .option("--verbose", "also print the sandboxes' stderr")
+    .action(async (options: ServeCommandOptions & { runtime?: unknown }) => {
+      exitCode = await serveCommand(sandboxOption(options), io)
+    })
 
   try {
     await program.parseAsync(argv, { from: "user" })

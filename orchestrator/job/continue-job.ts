@@ -81,9 +81,12 @@ export async function continueStart(
     })
   }
   if (!last?.lastCheckpointId) {
-    if (query === undefined)
+    // It never reached a first step (the orchestrator died early): start it again from its query.
+    const text = query ?? job.job.query
+    if (text === undefined) {
       throw new PerstackError("query.missing", `job ${job.job.id} has no checkpoint yet: give a query`)
-    return runConversation(job, { expertKey, budget, input: { type: "query", text: query } })
+    }
+    return runConversation(job, { expertKey, budget, input: { type: "query", text } })
   }
   const checkpoint = await job.options.store.readCheckpoint(job.job.id, last.lastCheckpointId)
   if (!checkpoint)

@@ -79,6 +79,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           id: jobId,
           status: "proceeding",
           coordinatorExpertKey: options.expertKey,
+          ...(options.query !== undefined ? { query: options.query } : {}),
           backend: options.backend.name,
           totalSteps: 0,
           maxSteps: options.settings.maxSteps,
@@ -97,6 +98,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     ...(options.skillLocksFor ? { skillLocksFor: options.skillLocksFor } : {}),
   })
   await store.writeJob(job.job)
+  await store.ensureReserve()
 
   const onAbort = () => void job.stop("cancelled")
   options.signal?.addEventListener("abort", onAbort, { once: true })
@@ -116,8 +118,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           input: { type: "query", text: options.query ?? "" },
         })
   } catch (error) {
-    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, record it if possible.
+    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, then record the stop in
+    // the space the store kept in reserve.
     await job.stop("cancelled")
+    await store.releaseReserve()
     await store.writeJob({ ...job.job, status: "stoppedByError", finishedAt: clock() }).catch(() => undefined)
     throw error
   } finally {

@@ -147,8 +147,10 @@ export async function runInSandbox(
     })
     await record(terminal)
     await store.writeCheckpoint(terminal.checkpoint)
-    if (terminal.checkpoint.status === "stoppedByError")
-      recovery = tracker.recoveryInput(job.options.config, spec.expert.key)
+    if (terminal.checkpoint.status === "stoppedByError") {
+      // Died before its first checkpoint: nothing happened in it, so it starts over from the same input.
+      recovery = tracker.recoveryInput(job.options.config, spec.expert.key) ?? spec.input
+    }
   }
   await log.close()
   run = {

@@ -1,6 +1,7 @@
 // The job store: job.json, runs/<id>/run.json, runs/<id>/events.ndjson, checkpoints/<id>.json. Read back by parsing.
 import { createReadStream } from "node:fs"
-import { open, readdir, readFile } from "node:fs/promises"
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
+import path from "node:path"
 import type { z } from "zod"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { type Checkpoint, checkpointSchema } from "../../runtime/protocol/checkpoint.ts"
@@ -11,6 +12,7 @@ import { frameLines } from "../intake/ndjson-lines.ts"
 import { writeJsonAtomic } from "./atomic-file.ts"
 import { EventLogWriter } from "./event-log-writer.ts"
 import { acquireJobLock, type JobLock } from "./job-lock.ts"
+import { RESERVE_BYTES } from "./store-errors.ts"
 import { storePaths } from "./store-paths.ts"
 
 async function readRecord<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {
@@ -65,6 +67,21 @@ export class JobStore {
   constructor(root: string, onWarning?: (message: string) => void) {
     this.paths = storePaths(root)
     this.onWarning = onWarning
+  }
+
+  /**
+   * Keeps RESERVE_BYTES of the disk for the end of a job: a full disk stops the job, and releasing the reserve is
+   * what lets its final status and run records still be written.
+   */
+  async ensureReserve(): Promise<void> {
+    const file = path.join(this.paths.root, ".reserve")
+    if ((await stat(file).catch(() => undefined))?.size === RESERVE_BYTES) return
+    await mkdir(this.paths.root, { recursive: true })
+    await writeFile(file, Buffer.alloc(RESERVE_BYTES)).catch(() => rm(file, { force: true }))
+  }
+
+  async releaseReserve(): Promise<void> {
+    await rm(path.join(this.paths.root, ".reserve"), { force: true })
   }
 
   lock(jobId: string): Promise<JobLock> {

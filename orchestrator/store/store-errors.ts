@@ -12,3 +12,6 @@ export function storageError(error: unknown, file: string): unknown {
   }
   return error
 }
+
+/** Space kept free in every store so that, when the disk fills, the job's final records can still be written. */
+export const RESERVE_BYTES = 256 * 1024

@@ -10,6 +10,8 @@ export const jobSchema = z.strictObject({
   id: z.string().min(1),
   status: statusSchema,
   coordinatorExpertKey: z.string().min(1),
+  /** the query the job started with (a job can be started again from it when it died before its first step) */
+  query: z.string().optional(),
   backend: sandboxBackendSchema,
   /** steps taken by every run of the job together */
   totalSteps: z.number().int().nonnegative(),

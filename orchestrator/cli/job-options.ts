@@ -1,0 +1,69 @@
+// The options every command that runs jobs shares (run, start, serve), declared once.
+import { type Command, Option } from "commander"
+import {
+  collect,
+  nonNegativeInt,
+  positiveInt,
+  providerName,
+  reasoningBudget,
+  sandboxName,
+} from "./option-parsers.ts"
+
+export function withJobOptions(command: Command): Command {
+  return command
+    .option(
+      "--config <path>",
+      "perstack.toml to read (default: the nearest one from the working directory up)",
+    )
+    .option("--provider <name>", "LLM provider (default: perstack.toml, else anthropic)", providerName)
+    .option("--model <name>", "model (default: perstack.toml, else claude-sonnet-4-5)")
+    .option(
+      "--reasoning-budget <budget>",
+      "none, minimal, low, medium, high or tokens (default low)",
+      reasoningBudget,
+    )
+    .option("--max-steps <n>", "the job's step budget, across all its runs (default 100)", positiveInt)
+    .option("--max-retries <n>", "retries of a failed generation (default 5)", nonNegativeInt)
+    .option("--timeout <ms>", "timeout of one generation, ms (default 300000)", positiveInt)
+    .option("--job-timeout <ms>", "stop the whole job after this long, ms (it stays resumable)", positiveInt)
+    .option(
+      "--crash-retries <n>",
+      "resume a run whose sandbox died this many times (default 2)",
+      nonNegativeInt,
+    )
+    .option("--env-path <path>", "env file to load (repeatable; default .env then .env.local)", collect)
+    .addOption(
+      new Option(
+        "--sandbox <backend>",
+        "where each Expert runs: local, docker or kubernetes (default local)",
+      ).argParser(sandboxName),
+    )
+    .addOption(
+      new Option("--runtime <backend>", "the original's name for --sandbox")
+        .argParser(sandboxName)
+        .hideHelp(),
+    )
+    .option("--concurrency <n>", "sandboxes running at once (default 4)", positiveInt)
+}
+
+/** The job options of a single job (run and start). */
+export function withSingleJobOptions(command: Command): Command {
+  return withJobOptions(command)
+    .option("--job-id <id>", "id for a new job")
+    .option("--continue", "continue the latest job")
+    .option("--continue-job <jobId>", "continue this job")
+    .option(
+      "--resume-from <checkpointId>",
+      "continue from this checkpoint of the coordinator (with --continue-job)",
+    )
+    .option("-i, --interactive-tool-call-result", "the query is the answer to the pending interactive tool")
+    .option("--workspace <path>", "the workspace every Expert works in (default: the working directory)")
+}
+
+/** `--runtime` is the original's name for `--sandbox`. */
+export function sandboxOption<T extends { sandbox?: unknown; runtime?: unknown }>(
+  options: T,
+): Omit<T, "runtime"> & { sandbox?: T["sandbox"] } {
+  const { runtime, ...rest } = options
+  return { ...rest, sandbox: (rest.sandbox ?? runtime) as T["sandbox"] }
+}
