@@ -3,6 +3,7 @@ import { readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import { logCommand } from "../cli/log-command.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, RUNTIME_SOURCE, runTestJob } from "../testing/job-harness.ts"
 
@@ -75,6 +76,13 @@ describe("crash recovery", () => {
       ["stoppedByError", "sandbox.crashed", undefined, undefined],
       ["completed", undefined, 2, runs[0]?.id],
     ])
+    // perstack log shows the retry in the tree.
+    let tree = ""
+    await logCommand(
+      { job: result.job.id, tree: true, workspace: ws.dir },
+      { cwd: ws.dir, stdout: (text) => (tree += text), stderr: () => {} },
+    )
+    expect(tree).toMatch(/✓ worker \(retry 2: its sandbox died\)/)
     // The model got both results, once each.
     expect(result.text).toMatch(/^results: /)
     const last = llm.requests.at(-1)?.body as

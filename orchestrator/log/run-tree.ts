@@ -29,6 +29,8 @@ export interface RunTreeNode {
   /** it continues an earlier segment of the same conversation */
   resumed: boolean
   resumedFrom?: string
+  /** a retry after its sandbox died: the attempt (2, 3, ...) */
+  attempt?: number
   parentRunId?: string
   parentToolCallId?: string
   query?: string
@@ -106,6 +108,7 @@ export function buildRunTree(
       status: run.status,
       mark: markOf(run, Boolean(run.lastCheckpointId && resumedIds.has(run.lastCheckpointId))),
       resumed: run.resumedFrom !== undefined,
+      ...(run.attempt ? { attempt: run.attempt } : {}),
       ...(run.resumedFrom ? { resumedFrom: run.resumedFrom } : {}),
       ...(run.parentRunId ? { parentRunId: run.parentRunId } : {}),
       ...(run.parentToolCallId ? { parentToolCallId: run.parentToolCallId } : {}),

@@ -37,7 +37,8 @@ export function renderRunTree(nodes: readonly RunTreeNode[]): string[] {
 }
 
 export function nodeLine(node: RunTreeNode): string {
-  const head = `${MARKS[node.mark]} ${node.expertKey}${node.resumed ? " (resumed)" : ""}`
+  const how = node.attempt ? ` (retry ${node.attempt}: its sandbox died)` : node.resumed ? " (resumed)" : ""
+  const head = `${MARKS[node.mark]} ${node.expertKey}${how}`
   const query = node.query !== undefined ? ` ${quote(node.query, QUERY_CHARS)}` : ""
   const facts = [plural(node.steps, "step"), `${compact(node.usage.totalTokens)} tokens`]
   const note = noteOf(node)
