@@ -13,8 +13,15 @@ describe("make demo (recorded conversation)", () => {
   it("runs the fitness assistant and its delegate in separate sandboxes and writes fitness-log.md", async () => {
     const workspace = await mkdtemp(path.join(tmpdir(), "perstack-demo-"))
     try {
-      const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PERSTACK_DEMO_WORKSPACE: workspace }
-      const { stdout } = await exec(process.execPath, [path.join(repo, "scripts/demo.ts")], { cwd: repo, env })
+      const env = {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        PERSTACK_DEMO_WORKSPACE: workspace,
+      }
+      const { stdout } = await exec(process.execPath, [path.join(repo, "scripts/demo.ts")], {
+        cwd: repo,
+        env,
+      })
       expect(stdout).toContain("No provider key found")
       expect(stdout).toMatch(/\[fitness-assistant\]\s+starts in sandbox pid:\d+/)
       expect(stdout).toMatch(/\[pro-trainer\]\s+starts in sandbox pid:\d+/)
