@@ -2,7 +2,7 @@
 // the job's result and workspace must equal an undisturbed run's, and no finished tool call may have run twice.
 // CHAOS_SEED and CHAOS_ITERATIONS replay or lengthen it (CI: the defaults below; locally e.g. CHAOS_ITERATIONS=50).
 import { execFile, spawn } from "node:child_process"
-import { mkdir, readdir, readFile, rm, truncate } from "node:fs/promises"
+import { mkdir, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
@@ -20,13 +20,28 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261121)
 const ITERATIONS = Number(process.env.CHAOS_ITERATIONS ?? 4)
 const random = seededRandom(SEED)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** Events an undisturbed job stores (set by the reference test): the range of the orchestrator's kill points. */
+let referenceEvents = 30
+const faults = { sandboxKilled: 0, orchestratorKilled: 0, diskFull: 0, logTorn: 0 }
 const figures = {
-  faults: 0,
+  faults,
   jobs: 0,
   completed: 0,
   repeatedAsMarked: 0,
   finishedCallsRepeated: 0,
   recordsLost: 0,
+}
+
+/** How many event lines the store holds, across all jobs and runs (0 before the first job exists). */
+async function storedLineCount(ws: TestWorkspace): Promise<number> {
+  let lines = 0
+  for (const job of await readdir(ws.store.paths.jobs).catch(() => [] as string[])) {
+    for (const run of await readdir(ws.store.paths.runs(job)).catch(() => [] as string[])) {
+      const text = await readFile(ws.store.paths.eventsFile(job, run), "utf8").catch(() => "")
+      lines += text.split("\n").length - 1
+    }
+  }
+  return lines
 }
 
 /** Every event of every run of the job, from the store. */
@@ -75,6 +90,7 @@ describe(`chaos (seed ${SEED}, ${ITERATIONS} iterations per fault)`, () => {
     await using llm = await startChaosLlm()
     const result = await runTestJob(ws, { toml: chaosConfig(llm.url), expertKey: "lead", query: "Go" })
     await checkJob(ws, result.job.id, result)
+    referenceEvents = await storedLineCount(ws)
     expect(
       (await readFile(path.join(ws.dir, "count.txt"), "utf8")).split("\n").filter(Boolean).sort(),
     ).toEqual(["a", "b", "c"])
@@ -120,6 +136,7 @@ describe(`chaos (seed ${SEED}, ${ITERATIONS} iterations per fault)`, () => {
       await using ws = await makeJobWorkspace()
       await using llm = await startChaosLlm()
       const toml = chaosConfig(llm.url)
+      await writeFile(path.join(ws.dir, "perstack.toml"), toml)
       const before = new Set((await ws.store.listJobs()).map((job) => job.id))
       // The built CLI, as users run it (make test builds it first).
       const orchestrator = spawn(
@@ -133,7 +150,13 @@ describe(`chaos (seed ${SEED}, ${ITERATIONS} iterations per fault)`, () => {
       )
       // Listened for at once: the job may finish (and the process exit) before the kill.
       const exited = new Promise((resolve) => orchestrator.on("exit", resolve))
-      await sleep(400 + Math.floor(random() * 2_000))
+      // Killed at a random point of the job's progress: once the store holds that many of its events.
+      const target = 1 + Math.floor(random() * (referenceEvents - 1))
+      let done = false
+      void exited.then(() => {
+        done = true
+      })
+      while (!done && (await storedLineCount(ws)) < target) await sleep(10)
       orchestrator.kill("SIGKILL")
       await exited
       const jobId = (await ws.store.listJobs()).map((job) => job.id).find((id) => !before.has(id))
