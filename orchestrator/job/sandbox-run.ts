@@ -109,17 +109,22 @@ export async function runInSandbox(
         continue
       }
       const event: SandboxEvent = item.event
+      // A checkpoint is written before the event that names it, so no stored event points at a missing file.
+      if (!terminal && (event.type === "continueToNextStep" || isTerminalEvent(event))) {
+        await store.writeCheckpoint(event.checkpoint)
+      }
       // Stored as the sandbox printed it. Anything after the terminal event is kept but changes nothing.
       await record(event, item.text)
       if (terminal) continue
       tracker.observe(event)
-      if (event.type === "continueToNextStep") {
-        await store.writeCheckpoint(event.checkpoint)
-        await job.stepFinished(event.step.usage, budget)
+      if (event.type === "callTools") {
+        // Stored (in the OS, so it survives this process dying) before the sandbox may run the calls.
+        await log.flush()
+        sandbox.acknowledge?.(event.id)
       }
+      if (event.type === "continueToNextStep") await job.stepFinished(event.step.usage, budget)
       if (isTerminalEvent(event)) {
         terminal = event
-        await store.writeCheckpoint(event.checkpoint)
         if (event.step.finishedAt !== undefined) await job.stepFinished(event.step.usage, budget)
       }
     }

@@ -35,6 +35,11 @@ export interface Sandbox {
   readonly stdout: AsyncIterable<Uint8Array>
   /** resolves when the sandbox has ended and its output is drained */
   wait(): Promise<SandboxExit>
+  /**
+   * Tells the sandbox an event is stored (for callTools: it may run the calls now). Backends without a channel
+   * back into the sandbox leave it out; their runtime then does not wait.
+   */
+  acknowledge?(eventId: string): void
   /** graceful (SIGTERM or equivalent), then forced after `graceMs`; resolves when it has ended */
   stop(options?: { graceMs?: number; reason?: "cancelled" | "timeout" }): Promise<void>
   [Symbol.asyncDispose](): Promise<void>

@@ -15,6 +15,8 @@ function runtime(
   options: {
     env?: Record<string, string>
     stdin?: string
+    /** write stdin without closing it (the ack channel) */
+    keepStdinOpen?: boolean
     onStdout?: (text: string, child: ReturnType<typeof spawn>) => void
   },
 ) {
@@ -32,7 +34,8 @@ function runtime(
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8")
     })
-    child.stdin.end(options.stdin ?? "")
+    if (options.keepStdinOpen) child.stdin.write(options.stdin ?? "")
+    else child.stdin.end(options.stdin ?? "")
     child.on("close", (code) => resolve({ code, stdout, stderr }))
   })
 }
@@ -123,5 +126,31 @@ describe("perstack-runtime", () => {
       type: "stopRunByError",
       checkpoint: { status: "stoppedByCancel" },
     })
+  })
+})
+
+describe("perstack-runtime with acknowledgements (PERSTACK_ACK=stdin)", () => {
+  it("runs a tool only once the orchestrator acknowledged the call, and stops when stdin closes instead", async () => {
+    await using ws = await makeWorkspace()
+    await using llm = await startScriptedLlmServer({
+      steps: [
+        { toolCalls: [{ name: "writeTextFile", arguments: { path: "side-effect.txt", text: "x" } }] },
+        { text: "done" },
+      ],
+    })
+    const spec = `${JSON.stringify(buildRunSpec({ workspace: ws.dir, llmUrl: llm.url }))}\n`
+    // The orchestrator "dies" (closes stdin) right after seeing callTools, without acknowledging it.
+    const result = await runtime([], {
+      env: { OPENAI_API_KEY: KEY, PERSTACK_ACK: "stdin" },
+      stdin: spec,
+      keepStdinOpen: true,
+      onStdout: (stdout, child) => {
+        if (stdout.includes('"callTools"')) child.stdin?.end()
+      },
+    })
+    expect(lines(result.stdout).at(-1)?.type).toBe("callTools")
+    expect(result.stderr).toContain("the orchestrator is gone")
+    const { readdir } = await import("node:fs/promises")
+    expect(await readdir(ws.dir)).toEqual([])
   })
 })

@@ -4,6 +4,7 @@ import { createLlmClient } from "../llm/generate.ts"
 import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
 import { RUNTIME_VERSION } from "../version.ts"
+import { AckChannel } from "./ack-channel.ts"
 import { createNdjsonWriter } from "./ndjson-writer.ts"
 import { writeProcessStats } from "./process-stats.ts"
 import { readRunSpec } from "./read-run-spec.ts"
@@ -33,8 +34,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   process.once("SIGTERM", stop)
   process.once("SIGINT", stop)
+  let acks: AckChannel | undefined
+  // PERSTACK_ACK=stdin: the orchestrator acknowledges each stored tool call on stdin (see ack-channel.ts).
+  const acknowledged = process.env.PERSTACK_ACK === "stdin"
   try {
-    const spec = await readRunSpec({ file: argv[0], stdin: process.stdin })
+    const spec = await readRunSpec({ file: argv[0], stdin: process.stdin, firstLineOnly: acknowledged })
+    acks = acknowledged ? new AckChannel(process.stdin) : undefined
     const provider = resolveProvider({
       provider: spec.provider,
       env: process.env,
@@ -47,12 +52,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       timeoutMs: spec.limits.timeout,
       maxRetries: spec.limits.maxRetries,
     })
+    const channel = acks
     await runSegment({
       spec,
       llm,
       emit: createNdjsonWriter(process.stdout),
       env: process.env,
       signal: controller.signal,
+      ...(channel ? { acknowledged: (eventId: string) => channel.wait(eventId) } : {}),
     })
     return 0
   } catch (error) {
@@ -65,6 +72,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     return 1
   } finally {
+    // An open stdin would keep the process alive after the run.
+    if (acks) acks.close()
+    else if (acknowledged) process.stdin.destroy()
     process.off("SIGTERM", stop)
     process.off("SIGINT", stop)
     // PERSTACK_RUNTIME_STATS=1: resource figures on stderr (npm run bench reads them).

@@ -14,14 +14,53 @@ const keyPath = (path: readonly PropertyKey[]) =>
     .map((key, index) => (typeof key === "number" ? `[${key}]` : `${index === 0 ? "" : "."}${String(key)}`))
     .join("")
 
+/**
+ * The first line of a stream; what follows it is pushed back, unread, and the stream is left open (an iterator
+ * that stops early would destroy it).
+ */
+function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const done = (text: string) => {
+      stream.off("data", onData)
+      stream.off("end", onEnd)
+      stream.off("error", reject)
+      stream.pause()
+      resolve(text)
+    }
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk
+      const newline = bytes.indexOf(0x0a)
+      if (newline === -1) {
+        chunks.push(bytes)
+        return
+      }
+      chunks.push(bytes.subarray(0, newline))
+      if (newline + 1 < bytes.length) stream.unshift(bytes.subarray(newline + 1))
+      done(Buffer.concat(chunks).toString("utf8"))
+    }
+    const onEnd = () => done(Buffer.concat(chunks).toString("utf8"))
+    stream.on("data", onData)
+    stream.once("end", onEnd)
+    stream.once("error", reject)
+  })
+}
+
 export async function readRunSpec(options: {
   file?: string
   stdin: NodeJS.ReadableStream
+  /** stdin carries the RunSpec on its first line, then acknowledgements (see ack-channel.ts) */
+  firstLineOnly?: boolean
 }): Promise<RunSpec> {
   const source = options.file && options.file !== "-" ? options.file : "stdin"
   let text: string
   try {
-    text = source === "stdin" ? await readStdin(options.stdin) : await readFile(source, "utf8")
+    text =
+      source !== "stdin"
+        ? await readFile(source, "utf8")
+        : options.firstLineOnly
+          ? await readFirstLine(options.stdin)
+          : await readStdin(options.stdin)
   } catch (error) {
     throw new PerstackError(
       "runSpec.unreadable",

@@ -80,6 +80,11 @@ export interface RunSegmentOptions {
   /** the sandbox's environment: exec passes a filtered part of it on */
   env?: Readonly<Record<string, string | undefined>>
   signal?: AbortSignal
+  /**
+   * Resolves once the orchestrator has stored the event: tool calls run only after their callTools event is
+   * acknowledged, so a call with side effects is never lost if the orchestrator dies. Rejects when it is gone.
+   */
+  acknowledged?: (eventId: string) => Promise<void>
   ids?: IdGenerator
   clock?: Clock
   /** MCP servers' start, call and stop bounds (tests shorten them) */
@@ -173,6 +178,7 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
         return event
       }
       await emit(event)
+      if (event.type === "callTools" && options.acknowledged) await options.acknowledged(event.id)
       const next: State | undefined = TRANSITIONS[state][event.type]
       if (!next) throw new Error(`internal: no transition from ${state} on ${event.type}`)
       state = next

@@ -39,10 +39,10 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
       const child = execa(node, [...RUNTIME_NODE_FLAGS, entry], {
         cwd: workspace,
         // Nothing from the orchestrator's own environment: only what this Expert needs, plus our labels.
-        env: { ...env, PERSTACK_JOB_ID: labels.jobId, PERSTACK_RUN_ID: labels.runId },
+        // PERSTACK_ACK: stdin stays open after the RunSpec for acknowledgements of stored tool calls.
+        env: { ...env, PERSTACK_JOB_ID: labels.jobId, PERSTACK_RUN_ID: labels.runId, PERSTACK_ACK: "stdin" },
         extendEnv: false,
-        // The RunSpec goes in on stdin: never on the command line, never in a file others can read.
-        input: JSON.stringify({ ...spec, workspace }),
+        stdin: "pipe",
         stdout: "pipe",
         stderr: "pipe",
         buffer: false,
@@ -55,6 +55,11 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
         const result = await child
         throw new Error(`could not start the runtime (${node} ${entry}): ${result.message ?? "no pid"}`)
       }
+      // The RunSpec goes in on stdin, as its first line: never on the command line, never in a file.
+      child.stdin?.on("error", () => {
+        // The sandbox ended: nothing more to tell it.
+      })
+      child.stdin?.write(`${JSON.stringify({ ...spec, workspace })}\n`)
       const tail = new StderrTail()
       child.stderr?.on("data", (chunk: Buffer) => {
         tail.push(chunk)
@@ -92,6 +97,9 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
         id: `pid:${pid}`,
         backend: "local",
         stdout: child.stdout as AsyncIterable<Uint8Array>,
+        acknowledge(eventId) {
+          if (!ended) child.stdin?.write(`${JSON.stringify({ ack: eventId })}\n`)
+        },
         wait: () => exited,
         stop,
         async [Symbol.asyncDispose]() {
