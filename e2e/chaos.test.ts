@@ -7,12 +7,7 @@ import path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 import { JobStore } from "../orchestrator/store/job-store.ts"
-import {
-  makeJobWorkspace,
-  RUNTIME_SOURCE,
-  runTestJob,
-  type TestWorkspace,
-} from "../orchestrator/testing/job-harness.ts"
+import { makeJobWorkspace, runTestJob, type TestWorkspace } from "../orchestrator/testing/job-harness.ts"
 import type { PerstackEvent } from "../runtime/protocol/events/index.ts"
 import { CALL_IDS, chaosConfig, FINAL_TEXT, seededRandom, startChaosLlm } from "./support/chaos-team.ts"
 
