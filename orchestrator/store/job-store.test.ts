@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -84,6 +84,14 @@ describe("JobStore", () => {
       )
       const taken = await store.lock("j1")
       await taken.release()
+      // From another host (a restarted pod): refused while its heartbeat is fresh, taken over once it went quiet.
+      const other = JSON.stringify({ pid: 1, host: "another-host", since: 0 })
+      await writeFile(store.paths.lockFile("j1"), other)
+      await expect(store.lock("j1")).rejects.toThrow("job j1 is being written by process 1 on another-host")
+      const quiet = new Date(Date.now() - 60_000)
+      await utimes(store.paths.lockFile("j1"), quiet, quiet)
+      const afterQuiet = await store.lock("j1")
+      await afterQuiet.release()
     } finally {
       await rm(root, { recursive: true, force: true })
     }
