@@ -1,5 +1,6 @@
 // The options every command that runs jobs shares (run, start, serve), declared once.
 import { type Command, Option } from "commander"
+import type { SettingOverrides } from "../job/settings.ts"
 import {
   collect,
   nonNegativeInt,
@@ -44,6 +45,18 @@ export function withJobOptions(command: Command): Command {
         .hideHelp(),
     )
     .option("--concurrency <n>", "sandboxes running at once (default 4)", positiveInt)
+}
+
+/** What withSingleJobOptions parses: the options of one job's command (run and start). */
+export interface SingleJobCommandOptions extends SettingOverrides {
+  config?: string
+  jobId?: string
+  envPath?: string[]
+  continue?: boolean
+  continueJob?: string
+  resumeFrom?: string
+  interactiveToolCallResult?: boolean
+  workspace?: string
 }
 
 /** The job options of a single job (run and start). */

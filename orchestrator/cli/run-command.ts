@@ -5,6 +5,7 @@ import type { Status } from "../../runtime/protocol/status.ts"
 import { type JobResult, type RunOptions, run } from "../api/run.ts"
 import { findConfigFile } from "../config/load-config.ts"
 import type { SettingOverrides } from "../job/settings.ts"
+import type { SingleJobCommandOptions } from "./job-options.ts"
 import type { CommandIo } from "./validate.ts"
 
 /** Exit codes a script can rely on (the original exits 0 even when the run failed). */
@@ -22,16 +23,8 @@ export const EXIT_CODES: Readonly<Record<Status, number>> = {
 /** bad invocation, config, environment or input: nothing ran */
 export const EXIT_BAD_INPUT = 2
 
-export interface RunCommandOptions extends SettingOverrides {
-  config?: string
-  jobId?: string
-  envPath?: string[]
-  continue?: boolean
-  continueJob?: string
-  resumeFrom?: string
-  interactiveToolCallResult?: boolean
+export interface RunCommandOptions extends SingleJobCommandOptions {
   verbose?: boolean
-  workspace?: string
   filter?: string[]
 }
 

@@ -7,19 +7,11 @@ import { loadConfig } from "../config/load-config.ts"
 import { resolveSettings, type SettingOverrides } from "../job/settings.ts"
 import { JobStore } from "../store/job-store.ts"
 import type { StartPhase } from "../tui/start-app.tsx"
+import type { SingleJobCommandOptions } from "./job-options.ts"
 import { EXIT_BAD_INPUT } from "./run-command.ts"
 import type { CommandIo } from "./validate.ts"
 
-export interface StartCommandOptions extends SettingOverrides {
-  config?: string
-  jobId?: string
-  envPath?: string[]
-  continue?: boolean
-  continueJob?: string
-  resumeFrom?: string
-  interactiveToolCallResult?: boolean
-  workspace?: string
-}
+export type StartCommandOptions = SingleJobCommandOptions
 
 export interface StartIo extends CommandIo {
   signal?: AbortSignal
