@@ -1,11 +1,44 @@
-# The perstack/perstack image: the CLI and runtime. Built and tested with the Docker backend issue;
-# until then it packages the CLI only (enough for `perstack validate`).
+# The perstack/perstack image: the `perstack` CLI and the runtime, so that
+#   docker run --rm -v ./ws:/workspace perstack/perstack run <expert> "<query>"
+# runs a job in the mounted workspace (each Expert a process in this container: the local backend), and with
+#   -v /var/run/docker.sock:/var/run/docker.sock ... run --sandbox docker ...
+# each Expert in a sibling container of perstack/sandbox (workspace paths translated to the host's).
+# Build it from the repository root after `npm run build` (scripts/build-images.sh does both).
+# BASE_IMAGE is the public Node image by default; scripts/build-base-image.sh makes an equivalent one from
+# Debian's packages (with git and python3 already in, so this build needs no network).
 ARG BASE_IMAGE=node:24-bookworm-slim
-FROM ${BASE_IMAGE}
+
+# The production packages only: dev-only ones (the lockfile marks them "dev") are removed.
+FROM ${BASE_IMAGE} AS packages
 WORKDIR /opt/perstack
 COPY package.json package-lock.json ./
 COPY node_modules ./node_modules
+RUN node -e ' \
+  const fs = require("node:fs"); \
+  const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8")); \
+  for (const [dir, meta] of Object.entries(lock.packages)) \
+    if (dir && meta.dev) fs.rmSync(dir, { recursive: true, force: true }); \
+  fs.rmSync("node_modules/.bin", { recursive: true, force: true }); \
+  fs.rmSync("node_modules/.setup-done", { force: true });'
+
+FROM ${BASE_IMAGE}
+USER root
+# The Experts of the local backend run in this container: give them what the sandbox image has.
+RUN set -eu; missing=""; \
+    for p in ca-certificates procps git python3; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done; \
+    if [ -n "$missing" ]; then \
+      apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; \
+    fi; \
+    git config --system safe.directory '*'
+WORKDIR /opt/perstack
+COPY --from=packages /opt/perstack/node_modules ./node_modules
+COPY package.json ./
 COPY dist ./dist
 COPY examples ./examples
+ARG PERSTACK_VERSION=dev
+LABEL org.opencontainers.image.title="perstack" \
+      org.opencontainers.image.source="https://github.com/perstack-ai/perstack" \
+      perstack.version="${PERSTACK_VERSION}"
 WORKDIR /workspace
-ENTRYPOINT ["node", "/opt/perstack/dist/perstack.js"]
+ENTRYPOINT ["/opt/perstack/dist/perstack.js"]
+CMD ["--help"]

@@ -2,6 +2,7 @@
 import { Command } from "commander"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
+import { type GcOptions, gcCommand } from "./gc-command.ts"
 import { installCommand } from "./install.ts"
 import { sandboxOption, withJobOptions, withSingleJobOptions } from "./job-options.ts"
 import { type LogOptions, logCommand } from "./log-command.ts"
@@ -64,6 +65,16 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     )
     .action(async (options: LogOptions) => {
       exitCode = await logCommand(options, io)
+    })
+
+  program
+    .command("gc")
+    .description("remove Perstack containers whose orchestrator is gone (the docker backend)")
+    .option("--dry-run", "list what would be removed, remove nothing")
+    .option("--job <jobId>", "only this job's containers")
+    .option("--all", "every Perstack container, running or not")
+    .action(async (options: GcOptions) => {
+      exitCode = await gcCommand(options, io)
     })
 
   program

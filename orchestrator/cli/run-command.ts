@@ -4,7 +4,6 @@ import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Status } from "../../runtime/protocol/status.ts"
 import { type JobResult, type RunOptions, run } from "../api/run.ts"
 import { findConfigFile } from "../config/load-config.ts"
-import type { SettingOverrides } from "../job/settings.ts"
 import type { SingleJobCommandOptions } from "./job-options.ts"
 import type { CommandIo } from "./validate.ts"
 

@@ -1,5 +1,5 @@
 // The contract every sandbox backend passes: one suite, run by each backend's own test file.
-import { readFile } from "node:fs/promises"
+import { readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { type SandboxEvent, sandboxEventSchema } from "../../runtime/protocol/events/index.ts"
@@ -21,21 +21,37 @@ export interface ContractEnvironment {
   llmUrlFor(hostUrl: string): string
 }
 
+/** Reads a sandbox's output to its end, acknowledging each stored callTools as the orchestrator does. */
 async function collect(sandbox: Sandbox): Promise<{ events: SandboxEvent[]; raw: string }> {
-  let raw = ""
-  for await (const chunk of sandbox.stdout) raw += Buffer.from(chunk).toString("utf8")
-  const events = raw
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => sandboxEventSchema.parse(JSON.parse(line)))
-  return { events, raw }
+  // Framed on bytes, decoded per line: a chunk may end inside a multibyte character.
+  const chunks: Buffer[] = []
+  let pending = Buffer.alloc(0)
+  const events: SandboxEvent[] = []
+  for await (const chunk of sandbox.stdout) {
+    chunks.push(Buffer.from(chunk))
+    pending = Buffer.concat([pending, Buffer.from(chunk)])
+    for (let newline = pending.indexOf(0x0a); newline !== -1; newline = pending.indexOf(0x0a)) {
+      const line = pending.subarray(0, newline).toString("utf8")
+      pending = pending.subarray(newline + 1)
+      if (line === "") continue
+      const event = sandboxEventSchema.parse(JSON.parse(line))
+      events.push(event)
+      if (event.type === "callTools") sandbox.acknowledge?.(event.id)
+    }
+  }
+  return { events, raw: Buffer.concat(chunks).toString("utf8") }
 }
 
 export function describeBackendContract(name: string, setup: () => Promise<ContractEnvironment>) {
   describe(`sandbox backend contract: ${name}`, () => {
-    const start = async (steps: ScriptedStep[], change: (spec: RunSpec) => RunSpec = (spec) => spec) => {
+    const start = async (
+      steps: ScriptedStep[],
+      change: (spec: RunSpec) => RunSpec = (spec) => spec,
+      prepare: (workspace: string) => Promise<void> = async () => {},
+    ) => {
       const env = await setup()
       const ws = await env.workspace()
+      await prepare(ws.dir)
       const llm = await startScriptedLlmServer({ steps, host: env.llmHost })
       const spec = change(buildRunSpec({ workspace: ws.dir, llmUrl: env.llmUrlFor(llm.url) }))
       const sandbox = await env.backend.start({
@@ -129,6 +145,41 @@ export function describeBackendContract(name: string, setup: () => Promise<Contr
         checkpoint: { status: "stoppedByCancel" },
       })
       expect(exit.reason).toBe("cancelled")
+    })
+
+    it("streams a large event of multibyte text intact, whatever the chunks it travels in", async () => {
+      // Under readTextFile's 256 KiB cap, and far over any pipe's or frame's size: the line arrives in many pieces.
+      const text = "日本語のメモ, ünïcødé ✓\n".repeat(5_000)
+      await using run = await start(
+        [{ toolCalls: [{ name: "readTextFile", arguments: { path: "notes.md" } }] }, { text: "done" }],
+        undefined,
+        (workspace) => writeFile(path.join(workspace, "notes.md"), text),
+      )
+      const { events, raw } = await collect(run.sandbox)
+      await run.sandbox.wait()
+      const resolved = events.find((event) => event.type === "resolveToolResults")
+      const part = resolved?.type === "resolveToolResults" ? resolved.toolResults[0]?.result[0] : undefined
+      const content = part?.type === "textPart" ? (JSON.parse(part.text) as { content?: string }).content : ""
+      // Compared without toEqual: a failure must not print a quarter of a megabyte.
+      expect(raw.includes("\uFFFD")).toBe(false)
+      expect(content?.length).toBe(text.length)
+      expect(content === text).toBe(true)
+    })
+
+    it("stops at once when given no grace: cancelled, its output ended, and a second stop is harmless", async () => {
+      await using run = await start([{ type: "stall" }])
+      let seen = ""
+      let stopping: Promise<unknown> | undefined
+      for await (const chunk of run.sandbox.stdout) {
+        seen += Buffer.from(chunk).toString("latin1")
+        if (!stopping && seen.includes('"startGeneration"')) {
+          stopping = Promise.all([run.sandbox.stop({ graceMs: 0 }), run.sandbox.stop({ graceMs: 0 })])
+        }
+      }
+      await stopping
+      const exit = await run.sandbox.wait()
+      expect(exit.reason).toBe("cancelled")
+      await run.sandbox.stop()
     })
 
     it("reports a sandbox that fails: its exit code and the end of its stderr", async () => {

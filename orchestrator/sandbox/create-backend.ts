@@ -1,6 +1,7 @@
 // Picks the sandbox backend by name.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { SandboxBackend as BackendName } from "../../runtime/protocol/config/perstack-toml.ts"
+import { createDockerBackend } from "./docker/docker-backend.ts"
 import { createLocalBackend } from "./local/local-backend.ts"
 import type { SandboxBackend } from "./sandbox.ts"
 
@@ -8,14 +9,16 @@ export function createBackend(
   name: BackendName,
   options: { onStderr?: ((runId: string, chunk: Buffer) => void) | undefined } = {},
 ): SandboxBackend {
+  const onStderr = options.onStderr ? { onStderr: options.onStderr } : {}
   switch (name) {
     case "local":
-      return createLocalBackend(options.onStderr ? { onStderr: options.onStderr } : {})
+      return createLocalBackend(onStderr)
     case "docker":
+      return createDockerBackend(onStderr)
     case "kubernetes":
       throw new PerstackError(
         "sandbox.unavailable",
-        `the ${name} sandbox backend is not available yet; use --sandbox local`,
+        `the ${name} sandbox backend is not available yet; use --sandbox local or --sandbox docker`,
       )
   }
 }

@@ -1,0 +1,48 @@
+// `perstack gc`: removes the sandbox containers whose orchestrator is gone (found by their labels).
+import type Docker from "dockerode"
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import { createDockerClient, pingDocker } from "../sandbox/docker/docker-client.ts"
+import { LABEL } from "../sandbox/docker/labels.ts"
+import { listManaged, removeContainer } from "../sandbox/docker/orphans.ts"
+import type { CommandIo } from "./validate.ts"
+
+export interface GcOptions {
+  /** also containers whose orchestrator may still be running (any Perstack container) */
+  all?: boolean
+  /** only this job's containers */
+  job?: string
+  /** list what would be removed, remove nothing */
+  dryRun?: boolean
+}
+
+/** Returns the exit code: 0, or 1 with a message on stderr when the Docker engine cannot be reached. */
+export async function gcCommand(options: GcOptions, io: CommandIo & { docker?: Docker }): Promise<number> {
+  try {
+    const docker = io.docker ?? (await createDockerClient())
+    await pingDocker(docker)
+    const containers = await listManaged(docker, options.job ? { jobId: options.job } : {})
+    const doomed = containers.filter((container) => options.all || container.orphanBecause)
+    const kept = containers.length - doomed.length
+    for (const container of doomed) {
+      if (!options.dryRun) await removeContainer(docker, container.id)
+      const job = container.labels[LABEL.job] ?? "?"
+      const run = container.labels[LABEL.run] ?? (container.labels[LABEL.pool] ? "(warm pool)" : "?")
+      const why = container.orphanBecause ?? "--all"
+      io.stdout(
+        `${options.dryRun ? "would remove" : "removed"} ${container.name} (${container.id.slice(0, 12)}, ${container.state}) job ${job} run ${run}: ${why}\n`,
+      )
+    }
+    const verb = options.dryRun ? "would be removed" : "removed"
+    io.stderr(
+      `perstack gc: ${doomed.length} container${doomed.length === 1 ? "" : "s"} ${verb}` +
+        (kept > 0
+          ? `; ${kept} left to orchestrators that are still running (--all removes them too)\n`
+          : "\n"),
+    )
+    return 0
+  } catch (error) {
+    if (!(error instanceof PerstackError)) throw error
+    io.stderr(`perstack gc: ${error.message}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,39 @@
+// Where a container sends its LLM requests: a loopback endpoint on the host becomes host.docker.internal.
+import { resolveProvider } from "../../../runtime/llm/resolve-provider.ts"
+import type { RunSpec } from "../../../runtime/protocol/run-spec.ts"
+
+/** The name a container reaches its host by (mapped to the host's bridge address with `host-gateway`). */
+export const HOST_ALIAS = "host.docker.internal"
+
+const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0|\[::\])$/i
+
+/** The base URL the run would use (RunSpec override, provider setting, env variable, preset), if it resolves. */
+export function effectiveBaseUrl(spec: RunSpec, env: Readonly<Record<string, string>>): string | undefined {
+  try {
+    return resolveProvider({
+      provider: spec.provider,
+      env,
+      ...(spec.llmBaseUrl ? { baseUrlOverride: spec.llmBaseUrl } : {}),
+    }).baseUrl
+  } catch {
+    // A missing key or base URL: the runtime reports it, named, from inside the sandbox.
+    return undefined
+  }
+}
+
+/**
+ * The `llmBaseUrl` to give a container: the effective URL with a loopback host replaced by HOST_ALIAS (inside a
+ * container, loopback is the container itself), or undefined when it needs no change. The server must listen on
+ * an address containers reach (0.0.0.0 or the bridge's gateway, e.g. 172.17.0.1), not on 127.0.0.1 alone.
+ */
+export function containerLlmBaseUrl(
+  spec: RunSpec,
+  env: Readonly<Record<string, string>>,
+): string | undefined {
+  const url = effectiveBaseUrl(spec, env)
+  if (!url) return undefined
+  const parsed = new URL(url)
+  if (!LOOPBACK.test(parsed.hostname)) return undefined
+  parsed.hostname = HOST_ALIAS
+  return parsed.toString()
+}
