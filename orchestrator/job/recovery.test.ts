@@ -1,8 +1,15 @@
+import { writeFile } from "node:fs/promises"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import { parseConfigText } from "../config/load-config.ts"
+import { createLocalBackend } from "../sandbox/local/local-backend.ts"
+import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
-import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
+import { configText, makeJobWorkspace, RUNTIME_SOURCE, runTestJob } from "../testing/job-harness.ts"
+import { runJob } from "./run-job.ts"
+import { resolveSettings } from "./settings.ts"
 
 const PAIR = `[experts."lead"]
 instruction = "Coordinate."
@@ -177,5 +184,46 @@ describe("when things go wrong", () => {
       continueJob: { jobId: first.job.id, interactiveAnswer: true },
     })
     expect(second).toMatchObject({ status: "completed", text: "The user said: no" })
+  })
+})
+
+describe("a sandbox that cannot start", () => {
+  it("is a failed run whose error reaches its parent, and the job goes on", async () => {
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({
+      lead: [
+        { toolCalls: [{ id: "w", name: "delegate__worker", arguments: { query: "work" } }] },
+        (request) => ({ text: `Noted: ${lastInput(request)}` }),
+      ],
+    })
+    const toml = configText(llm.url, PAIR)
+    await writeFile(path.join(ws.dir, "perstack.toml"), toml)
+    const { config } = parseConfigText(toml, "perstack.toml")
+    const local = createLocalBackend({ runtimeEntry: RUNTIME_SOURCE })
+    // A backend that cannot start the worker's sandbox (as a missing image would).
+    const backend: SandboxBackend = {
+      name: "local",
+      start: (options) =>
+        options.spec.expert.key === "worker"
+          ? Promise.reject(
+              new PerstackError("sandbox.imageMissing", "image perstack/sandbox:9.9 is not there"),
+            )
+          : local.start(options),
+    }
+    const result = await runJob({
+      config,
+      expertKey: "lead",
+      query: "Go",
+      workspace: ws.dir,
+      backend,
+      settings: resolveSettings(config, { maxRetries: 1 }),
+      env: { PATH: process.env.PATH, OPENAI_API_KEY: "sk-test" },
+    })
+    expect(result).toMatchObject({ status: "completed" })
+    expect(result.text).toMatch(
+      /^Noted: Error: The delegate "worker" failed: the sandbox could not start: image perstack\/sandbox:9\.9/,
+    )
+    const worker = (await ws.store.listRuns(result.job.id)).find((run) => run.expertKey === "worker")
+    expect(worker).toMatchObject({ status: "stoppedByError", error: { code: "sandbox.imageMissing" } })
   })
 })

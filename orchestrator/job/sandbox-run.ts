@@ -1,4 +1,7 @@
 // Runs one segment in a sandbox: start it, take in its events, persist them, and return its terminal event.
+
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import type { RunError } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackEvent, SandboxEvent } from "../../runtime/protocol/events/index.ts"
 import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
@@ -7,7 +10,7 @@ import { emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
 import { readSandboxEvents } from "../intake/event-intake.ts"
 import { outputRejectedEvent } from "../intake/output-rejected.ts"
-import type { SandboxExit } from "../sandbox/sandbox.ts"
+import type { Sandbox, SandboxExit } from "../sandbox/sandbox.ts"
 import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
 import { expertOf } from "./run-spec-factory.ts"
@@ -68,17 +71,49 @@ export async function runInSandbox(
     provider: spec.provider,
     env: job.options.env,
   })
-  const sandbox = await backend.start({
-    spec,
-    env,
-    workspace: job.options.workspace,
-    ...(expert.sandbox ? { settings: expert.sandbox } : {}),
-    labels: {
-      jobId: spec.jobId,
-      runId: spec.runId,
-      ...(links.parentRunId ? { parentRunId: links.parentRunId } : {}),
-    },
-  })
+  let sandbox: Sandbox
+  try {
+    sandbox = await backend.start({
+      spec,
+      env,
+      workspace: job.options.workspace,
+      ...(expert.sandbox ? { settings: expert.sandbox } : {}),
+      labels: {
+        jobId: spec.jobId,
+        runId: spec.runId,
+        ...(links.parentRunId ? { parentRunId: links.parentRunId } : {}),
+      },
+    })
+  } catch (error) {
+    // A sandbox that cannot start (a missing image, no engine) is a failed run: its parent hears of it.
+    const failed: RunError = {
+      name: "SandboxStartFailed",
+      code: error instanceof PerstackError ? error.code : "sandbox.startFailed",
+      message: `the sandbox could not start: ${error instanceof Error ? error.message : String(error)}`,
+      isRetryable: false,
+    }
+    const exit = { exitCode: null, reason: "crashed" as const, stderrTail: "", durationMs: 0 }
+    const terminal = synthesizeCrash({
+      spec,
+      exit,
+      lastCheckpoint: undefined,
+      ids,
+      clock,
+      stopCause: undefined,
+      error: failed,
+    })
+    await store.writeCheckpoint(terminal.checkpoint)
+    await record(terminal)
+    await log.close()
+    await store.writeRun({
+      ...run,
+      status: "stoppedByError",
+      lastCheckpointId: terminal.checkpoint.id,
+      error: failed,
+      finishedAt: clock(),
+    })
+    return { terminal }
+  }
   const untrack = job.track(sandbox)
   run = {
     ...run,

@@ -16,24 +16,28 @@ export function synthesizeCrash(options: {
   ids: IdGenerator
   clock: Clock
   stopCause: StopCause | undefined
+  /** the error to record instead of one derived from the exit (a sandbox that could not start) */
+  error?: RunError
 }): Extract<TerminalEvent, { type: "stopRunByError" }> {
   const { spec, exit } = options
   const stopped = exit.reason === "cancelled" || exit.reason === "timeout" || options.stopCause !== undefined
   const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`
   const tail = exit.stderrTail.trim().split("\n").slice(-20).join("\n")
-  const error: RunError = stopped
-    ? {
-        name: "Cancelled",
-        code: "run.cancelled",
-        message: `the sandbox was stopped (${how}) before it finished its step`,
-        isRetryable: true,
-      }
-    : {
-        name: "SandboxCrashed",
-        code: exit.reason === "oomKilled" ? "sandbox.oomKilled" : "sandbox.crashed",
-        message: `the sandbox ended (${how}) without finishing the run${tail ? `; the end of its stderr:\n${tail}` : ""}`,
-        isRetryable: true,
-      }
+  const error: RunError = options.error
+    ? options.error
+    : stopped
+      ? {
+          name: "Cancelled",
+          code: "run.cancelled",
+          message: `the sandbox was stopped (${how}) before it finished its step`,
+          isRetryable: true,
+        }
+      : {
+          name: "SandboxCrashed",
+          code: exit.reason === "oomKilled" ? "sandbox.oomKilled" : "sandbox.crashed",
+          message: `the sandbox ended (${how}) without finishing the run${tail ? `; the end of its stderr:\n${tail}` : ""}`,
+          isRetryable: true,
+        }
   const from =
     options.lastCheckpoint ??
     (spec.input.type === "query"
