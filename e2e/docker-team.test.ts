@@ -41,9 +41,11 @@ async function runTeam(replies: ExpertReplies, name: string, extraArgs: string[]
   const jobId = `${name}-${SESSION.slice(0, 8)}`
   jobIds.push(jobId)
   const ws = await userWorkspace()
-  const llm = await startExpertScript(replies, { host: "0.0.0.0" })
+  // On the host's loopback, demanding the real key: containers reach it only through the orchestrator's gateway.
+  const llm = await startExpertScript(replies, { apiKey: "sk-team" })
   const created: Docker.ContainerInfo["Labels"][] = []
   const createdIds: string[] = []
+  const environments: Promise<string[]>[] = []
   const events = (await docker.getEvents({
     filters: { type: ["container"], event: ["create"], label: [`${LABEL.job}=${jobId}`] },
   })) as NodeJS.ReadableStream & { destroy(): void }
@@ -52,6 +54,13 @@ async function runTeam(replies: ExpertReplies, name: string, extraArgs: string[]
       const event = JSON.parse(line) as { id: string; Actor: { Attributes: Record<string, string> } }
       createdIds.push(event.id)
       created.push(event.Actor.Attributes)
+      environments.push(
+        docker
+          .getContainer(event.id)
+          .inspect()
+          .then((info) => info.Config.Env ?? [])
+          .catch(() => []),
+      )
     }
   })
   const cli = await exec(
@@ -110,7 +119,7 @@ async function runTeam(replies: ExpertReplies, name: string, extraArgs: string[]
     ),
   )
   const job = JSON.parse(await readFile(path.join(store, "job.json"), "utf8")) as { status: string }
-  return { ws, llm, jobId, cli, created, createdIds, runs, job, store }
+  return { ws, llm, jobId, cli, created, createdIds, envs: await Promise.all(environments), runs, job, store }
 }
 
 /** Reads every checkpoint id mentioned by any stored event, and checks each is in checkpoints/. */
@@ -201,6 +210,12 @@ describe("the README's team on the docker backend (perstack run --sandbox docker
     // Four runs (coordinator, two delegates, coordinator resumed), four containers, told apart by their labels.
     expect(team.runs).toHaveLength(4)
     expect(new Set(team.createdIds).size).toBe(4)
+    // Each container held a token of its own, never the provider key (the LLM server accepts only the key).
+    expect(team.envs).toHaveLength(4)
+    const tokens = team.envs.map((env) => env.find((entry) => entry.startsWith("OPENAI_COMPATIBLE_API_KEY=")))
+    for (const env of team.envs) expect(env.join("\n")).not.toContain("sk-team")
+    expect(tokens.every((token) => token?.startsWith("OPENAI_COMPATIBLE_API_KEY=pgw-"))).toBe(true)
+    expect(new Set(tokens).size).toBe(4)
     const [first, resumed] = team.runs
       .filter((run) => run.expertKey === "fitness-assistant")
       .sort((a, b) => (a.resumedFrom ? 1 : 0) - (b.resumedFrom ? 1 : 0))

@@ -45,6 +45,11 @@ export function withJobOptions(command: Command): Command {
         .hideHelp(),
     )
     .option("--concurrency <n>", "sandboxes running at once (default 4)", positiveInt)
+    .option(
+      "--gateway",
+      "send LLM requests through the orchestrator's gateway: sandboxes never see the provider key (default: on for docker)",
+    )
+    .option("--no-gateway", "give sandboxes the provider key and let them call the provider directly")
 }
 
 /** What withSingleJobOptions parses: the options of one job's command (run and start). */

@@ -5,6 +5,7 @@ import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 import { addUsage, type Usage } from "../../runtime/protocol/usage.ts"
+import type { LlmGateway } from "../gateway/llm-gateway.ts"
 import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.ts"
 import type { JobStore } from "../store/job-store.ts"
 import { Semaphore } from "./semaphore.ts"
@@ -24,6 +25,8 @@ export interface JobContextOptions {
   ids: IdGenerator
   clock: Clock
   onEvent?: (event: PerstackEvent, line?: string) => void | Promise<void>
+  /** set when the job's LLM requests go through the gateway */
+  gateway?: LlmGateway
   /** per-Expert locks for the RunSpec (from perstack.lock) */
   skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
 }

@@ -9,6 +9,7 @@ import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 import type { Status } from "../../runtime/protocol/status.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import { startLlmGateway } from "../gateway/llm-gateway.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { JobStore } from "../store/job-store.ts"
 import { continueStart } from "./continue-job.ts"
@@ -71,6 +72,16 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   }
   const jobId = existing?.id ?? options.jobId ?? ids()
   await using lock = await store.lock(jobId)
+  // Stopped when the job ends, whichever way: `await using` closes it after the lock is released.
+  await using gateway = options.settings.gateway
+    ? await startLlmGateway({
+        provider: options.settings.provider,
+        env: options.env,
+        host: (await options.backend.hostAddress?.()) ?? "127.0.0.1",
+        ...(options.config.budget ? { budget: options.config.budget } : {}),
+        ...(existing ? { initialUsage: existing.usage } : {}),
+      })
+    : undefined
   const job = new JobContext({
     job: existing
       ? { ...withoutFinish(existing), status: "proceeding", maxSteps: options.settings.maxSteps }
@@ -96,6 +107,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     clock,
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.skillLocksFor ? { skillLocksFor: options.skillLocksFor } : {}),
+    ...(gateway ? { gateway } : {}),
   })
   await store.writeJob(job.job)
   await store.ensureReserve()
@@ -139,7 +151,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     status,
     ...(outcome.kind === "completed" ? { text: outcome.text } : {}),
     ...(outcome.checkpoint ? { checkpoint: outcome.checkpoint } : {}),
-    ...(outcome.kind === "error" ? { error: outcome.message } : {}),
+    // A spent budget is the job's reason to stop, whatever the run made of the gateway's refusal.
+    ...(outcome.kind === "error" ? { error: gateway?.budgetError ?? outcome.message } : {}),
   }
 }
 

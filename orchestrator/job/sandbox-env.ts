@@ -35,6 +35,8 @@ export function sandboxEnv(options: {
   expert: ExpertConfig
   provider: ProviderConfig
   env: Env
+  /** the run's gateway token: given as the provider key in place of the real one, which stays out */
+  gatewayToken?: string
 }): Record<string, string> {
   const { env } = options
   const out: Record<string, string> = {}
@@ -45,12 +47,19 @@ export function sandboxEnv(options: {
   for (const name of PASS_THROUGH) copy(name)
 
   const preset = PROVIDER_PRESETS[options.provider.providerName]
-  if (preset) {
-    for (const name of preset.keyVariables) copy(name)
-    copy(preset.baseUrlVariable)
-  }
   const setting = options.provider.setting as Record<string, unknown> | undefined
-  if (typeof setting?.apiKeyEnv === "string") copy(setting.apiKeyEnv)
+  const apiKeyEnv = typeof setting?.apiKeyEnv === "string" ? setting.apiKeyEnv : undefined
+  if (options.gatewayToken !== undefined) {
+    // The RunSpec's llmBaseUrl points at the gateway; the key variable the runtime reads holds the token.
+    const keyVariable = apiKeyEnv ?? preset?.keyVariables[0] ?? "OPENAI_API_KEY"
+    out[keyVariable] = options.gatewayToken
+  } else {
+    if (preset) {
+      for (const name of preset.keyVariables) copy(name)
+      copy(preset.baseUrlVariable)
+    }
+    if (apiKeyEnv) copy(apiKeyEnv)
+  }
   if (options.provider.providerName === "azure-openai") copy("AZURE_RESOURCE_NAME")
   if (options.provider.providerName === "openai") {
     copy("OPENAI_ORGANIZATION")

@@ -35,9 +35,27 @@ export interface SegmentResult {
 
 export async function runInSandbox(
   job: JobContext,
+  plainSpec: RunSpec,
+  links: SegmentLinks,
+  budget: StepBudget,
+): Promise<SegmentResult> {
+  const { gateway } = job.options
+  // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended.
+  const gatewayToken = gateway?.issueToken(plainSpec.runId)
+  const spec: RunSpec = gateway ? { ...plainSpec, llmBaseUrl: gateway.url } : plainSpec
+  try {
+    return await runSegment(job, spec, links, budget, gatewayToken)
+  } finally {
+    if (gatewayToken !== undefined) gateway?.revokeToken(gatewayToken)
+  }
+}
+
+async function runSegment(
+  job: JobContext,
   spec: RunSpec,
   links: SegmentLinks,
   budget: StepBudget,
+  gatewayToken: string | undefined,
 ): Promise<SegmentResult> {
   const { store, backend, clock, ids } = job.options
   const base = { protocolVersion: PROTOCOL_VERSION, jobId: spec.jobId, runId: spec.runId }
@@ -70,6 +88,7 @@ export async function runInSandbox(
     expert,
     provider: spec.provider,
     env: job.options.env,
+    ...(gatewayToken !== undefined ? { gatewayToken } : {}),
   })
   let sandbox: Sandbox
   try {

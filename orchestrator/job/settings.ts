@@ -33,6 +33,8 @@ export interface JobSettings {
   /** how often a run whose sandbox died is resumed in a fresh one (with backoff from crashRetryBaseMs) */
   crashRetries: number
   crashRetryBaseMs: number
+  /** LLM requests go through the orchestrator's gateway: sandboxes get a per-run token, never the provider key */
+  gateway: boolean
 }
 
 export interface SettingOverrides {
@@ -47,6 +49,7 @@ export interface SettingOverrides {
   jobTimeout?: number
   crashRetries?: number
   crashRetryBaseMs?: number
+  gateway?: boolean
 }
 
 export function resolveSettings(config: PerstackConfig, overrides: SettingOverrides = {}): JobSettings {
@@ -58,6 +61,7 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
       : configured?.providerName === overrides.provider
         ? configured
         : ({ providerName: overrides.provider } as ProviderConfig)
+  const sandbox = overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox
   return {
     provider,
     model: overrides.model ?? config.model ?? DEFAULTS.model,
@@ -66,9 +70,12 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
     maxRetries: overrides.maxRetries ?? config.maxRetries ?? DEFAULTS.maxRetries,
     timeout: overrides.timeout ?? config.timeout ?? DEFAULTS.timeout,
     concurrency: overrides.concurrency ?? DEFAULTS.concurrency,
-    sandbox: overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox,
+    sandbox,
     crashRetries: overrides.crashRetries ?? config.crashRetries ?? DEFAULTS.crashRetries,
     crashRetryBaseMs: overrides.crashRetryBaseMs ?? DEFAULTS.crashRetryBaseMs,
+    // On for docker; for local only when asked or when a [budget] needs it to count tokens.
+    gateway:
+      overrides.gateway ?? (sandbox === "docker" || (sandbox === "local" && config.budget !== undefined)),
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
   }
 }

@@ -50,4 +50,6 @@ export interface SandboxBackend {
   start(options: SandboxStartOptions): Promise<Sandbox>
   /** kills whatever is left of a run's sandbox, found by its labels (after the orchestrator died) */
   reap?(labels: { jobId: string; runId: string }): Promise<void>
+  /** where this host's services (the LLM gateway) listen for sandboxes; loopback when absent or undefined */
+  hostAddress?(): Promise<string | undefined>
 }

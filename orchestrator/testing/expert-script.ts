@@ -37,8 +37,11 @@ export interface ExpertScriptServer extends ScriptedLlmServer {
 
 export async function startExpertScript(
   replies: ExpertReplies,
-  /** host: where to listen (default 127.0.0.1; containers need 0.0.0.0 or the bridge's address) */
-  options: { host?: string } = {},
+  /**
+   * host: where to listen (default 127.0.0.1; containers without the gateway need 0.0.0.0 or the bridge's address);
+   * apiKey: the key a request must carry, else 401
+   */
+  options: { host?: string; apiKey?: string } = {},
 ): Promise<ExpertScriptServer> {
   const queues = new Map(Object.entries(replies).map(([expert, list]) => [expert, [...list]]))
   const route = (request: RecordedRequest): ScriptedReply | Promise<ScriptedReply> => {
@@ -52,6 +55,7 @@ export async function startExpertScript(
   const server = await startScriptedLlmServer({
     steps: Array.from({ length: total + 20 }, () => route),
     ...(options.host ? { host: options.host } : {}),
+    ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
   })
   return Object.assign(server, {
     byExpert: (expertKey: string) => server.requests.filter((request) => expertOf(request) === expertKey),

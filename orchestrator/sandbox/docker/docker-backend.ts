@@ -3,6 +3,7 @@ import { existsSync } from "node:fs"
 import type Docker from "dockerode"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "../sandbox.ts"
+import { bridgeAddress, containerAddress } from "./bridge-address.ts"
 import { type ContainerPlan, containerCreateOptions, IN_CONTAINER } from "./container-config.ts"
 import { startContainerSandbox } from "./container-sandbox.ts"
 import { createDockerClient, pingDocker } from "./docker-client.ts"
@@ -164,6 +165,15 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
       } catch (error) {
         await specDir.remove()
         throw error
+      }
+    },
+    /** See bridge-address.ts; undefined when the engine cannot be asked (the run's own start reports why). */
+    async hostAddress() {
+      try {
+        const { docker, paths } = await connect()
+        return paths.container ? await containerAddress(docker, paths.container) : await bridgeAddress(docker)
+      } catch {
+        return undefined
       }
     },
     /** Removes the warm pool's idle containers, and waits for the used ones being removed. */

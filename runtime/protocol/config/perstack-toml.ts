@@ -8,6 +8,14 @@ export const SANDBOX_BACKENDS = ["local", "docker", "kubernetes"] as const
 export const sandboxBackendSchema = z.enum(SANDBOX_BACKENDS)
 export type SandboxBackend = z.infer<typeof sandboxBackendSchema>
 
+/** Token limits of a whole job, enforced by the orchestrator's LLM gateway (a [budget] turns the gateway on). */
+export const tokenBudgetSchema = z.strictObject({
+  inputTokens: z.number().int().positive().optional(),
+  outputTokens: z.number().int().positive().optional(),
+  totalTokens: z.number().int().positive().optional(),
+})
+export type TokenBudget = z.infer<typeof tokenBudgetSchema>
+
 /** Cross-references (a delegate must name a defined Expert) are checked by the loader, alongside every other problem. */
 export const perstackConfigSchema = z.strictObject({
   model: z.string().min(1).optional(),
@@ -22,6 +30,8 @@ export const perstackConfigSchema = z.strictObject({
   crashRetries: z.number().int().nonnegative().optional(),
   /** per-generation timeout, in ms */
   timeout: z.number().int().positive().optional(),
+  /** the job's token budget: once spent, the gateway refuses the job's next LLM request and the job stops */
+  budget: tokenBudgetSchema.optional(),
   experts: z.record(expertNameSchema, expertConfigSchema).default({}),
   perstackApiBaseUrl: z
     .url()

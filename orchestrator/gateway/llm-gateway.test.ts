@@ -1,0 +1,137 @@
+import { readdir, readFile } from "node:fs/promises"
+import http from "node:http"
+import path from "node:path"
+import { describe, expect, it } from "vitest"
+import { startScriptedLlmServer } from "../../runtime/testing/scripted-llm/scripted-llm-server.ts"
+import { startExpertScript } from "../testing/expert-script.ts"
+import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
+import { startLlmGateway } from "./llm-gateway.ts"
+
+const REAL_KEY = "sk-test-orchestrator-key"
+const PROVIDER = { providerName: "openai" as const }
+
+/** The environment of every process whose environment holds `needle`. */
+async function environmentsHolding(needle: string): Promise<string[]> {
+  const found: string[] = []
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue
+    const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "")
+    if (environ.includes(needle)) found.push(environ)
+  }
+  return found
+}
+
+/** Every file under `dir`, read as text. */
+async function allText(dir: string): Promise<string> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
+  const files = entries.filter((entry) => entry.isFile())
+  const texts = await Promise.all(
+    files.map((file) => readFile(path.join(file.parentPath, file.name), "utf8")),
+  )
+  return texts.join("\n")
+}
+
+function post(url: string, token: string, body: unknown): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${url}/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    })
+    request.once("response", resolve)
+    request.once("error", reject)
+    request.end(JSON.stringify(body))
+  })
+}
+
+async function bodyOf(response: http.IncomingMessage): Promise<string> {
+  let out = ""
+  for await (const chunk of response) out += chunk
+  return out
+}
+
+const CHAT = { model: "m", messages: [{ role: "user", content: "hi" }], stream: true }
+
+describe("the LLM gateway", () => {
+  it("runs a job with the real key kept out of the sandbox's environment and the stored job", async () => {
+    await using ws = await makeJobWorkspace()
+    const sandboxEnvironments: string[] = []
+    await using llm = await startScriptedLlmServer({
+      apiKey: REAL_KEY,
+      steps: [
+        async () => {
+          // The sandbox is running now, waiting on this answer: it holds its gateway token as its key.
+          sandboxEnvironments.push(...(await environmentsHolding("OPENAI_API_KEY=pgw-")))
+          return { text: "hello", usage: { promptTokens: 7, completionTokens: 3 } }
+        },
+      ],
+    })
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, `[experts."solo"]\ninstruction = "Answer."\n`),
+      expertKey: "solo",
+      query: "hi",
+      settings: { gateway: true },
+    })
+    expect(result.status).toBe("completed")
+    expect(result.text).toBe("hello")
+    expect(llm.requests[0]?.headers.authorization).toBe(`Bearer ${REAL_KEY}`)
+    expect(sandboxEnvironments.length).toBeGreaterThan(0)
+    for (const environment of sandboxEnvironments) expect(environment).not.toContain(REAL_KEY)
+    expect(JSON.stringify(result.events)).not.toContain(REAL_KEY)
+    expect(await allText(ws.dir)).not.toContain(REAL_KEY)
+  })
+
+  it("stops a job at its token budget with a clear error", async () => {
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({
+      lead: [
+        {
+          toolCalls: [{ id: "h", name: "delegate__helper", arguments: { query: "help" } }],
+          usage: { promptTokens: 40, completionTokens: 20 },
+        },
+        { text: "never reached" },
+      ],
+      helper: [{ text: "never reached" }],
+    })
+    const experts = `[budget]\ntotalTokens = 50\n\n[experts."lead"]\ninstruction = "Lead."\ndelegates = ["helper"]\n[experts."helper"]\ninstruction = "Help."\n`
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, experts),
+      expertKey: "lead",
+      query: "go",
+    })
+    expect(result.status).toBe("stoppedByError")
+    expect(result.error).toBe(
+      "the job's token budget is spent: totalTokens 60 of 50 ([budget] in perstack.toml)",
+    )
+    expect(llm.requests).toHaveLength(1)
+  })
+
+  it("streams chunk by chunk, and a token stops working once revoked", async () => {
+    await using llm = await startScriptedLlmServer({
+      steps: [{ type: "stall", afterChunks: 4 }, { text: "second" }, { text: "third" }],
+    })
+    await using gateway = await startLlmGateway({
+      provider: { ...PROVIDER, setting: { baseUrl: llm.url } },
+      env: { OPENAI_API_KEY: REAL_KEY },
+    })
+    const token = gateway.issueToken("run-1")
+    // The provider stalls after four chunks: the client sees them before the answer ends, so nothing buffered.
+    const stalled = await post(gateway.url, token, CHAT)
+    let received = ""
+    for await (const chunk of stalled) {
+      received += chunk
+      if ((received.match(/^data: /gm) ?? []).length >= 4) break
+    }
+    expect((received.match(/^data: /gm) ?? []).length).toBeGreaterThanOrEqual(4)
+
+    const answered = await post(gateway.url, token, { ...CHAT, stream_options: { include_usage: true } })
+    expect(answered.statusCode).toBe(200)
+    expect(await bodyOf(answered)).toContain("second")
+    expect(gateway.runUsage("run-1").totalTokens).toBeGreaterThan(0)
+
+    gateway.revokeToken(token)
+    const refused = await post(gateway.url, token, CHAT)
+    expect(refused.statusCode).toBe(401)
+    expect(await bodyOf(refused)).toContain("its run has ended")
+    expect(await bodyOf(await post(gateway.url, "made-up", CHAT))).toContain("gateway.invalidToken")
+  })
+})

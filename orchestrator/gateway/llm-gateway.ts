@@ -1,0 +1,230 @@
+// The orchestrator's OpenAI-compatible LLM gateway: a sandbox holds a per-run token, never the provider's key. The
+// gateway swaps the token for the key, forwards to the provider, streams the answer back, counts tokens and
+// refuses a job's requests once its [budget] is spent.
+import { randomBytes } from "node:crypto"
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http"
+import https from "node:https"
+import type { AddressInfo } from "node:net"
+import { pipeline } from "node:stream"
+import { resolveProvider } from "../../runtime/llm/resolve-provider.ts"
+import type { TokenBudget } from "../../runtime/protocol/config/perstack-toml.ts"
+import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
+import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
+import { budgetSpent } from "./token-budget.ts"
+import { UsageTap } from "./usage-tap.ts"
+
+export interface LlmGateway {
+  /** the base URL a run is given: on the address it listens on (loopback, which the docker backend rewrites) */
+  readonly url: string
+  /** a fresh token, valid for this run until revoked */
+  issueToken(runId: string): string
+  revokeToken(token: string): void
+  /** tokens the run's requests reported, summed */
+  runUsage(runId: string): Usage
+  /** the whole job's tokens (including what it had spent before this process) */
+  readonly usage: Usage
+  /** set once the job's budget is spent: every further request is refused with it */
+  readonly budgetError: string | undefined
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export interface LlmGatewayOptions {
+  provider: ProviderConfig
+  /** where the real key, base URL and organization are read from */
+  env: Readonly<Record<string, string | undefined>>
+  /** default 127.0.0.1; the docker bridge's address for containers */
+  host?: string
+  /** default 0: any free port */
+  port?: number
+  budget?: TokenBudget
+  /** what a continued job had spent already */
+  initialUsage?: Usage
+}
+
+/** Not forwarded in either direction: they describe one connection, or carry a credential the gateway replaces. */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "host",
+  "authorization",
+  "api-key",
+  "openai-organization",
+  "openai-project",
+])
+
+const ROUTES: Record<string, { method: string; path: string }> = {
+  "/v1/chat/completions": { method: "POST", path: "chat/completions" },
+  "/v1/models": { method: "GET", path: "models" },
+}
+
+function sendError(response: ServerResponse, status: number, code: string, message: string): void {
+  if (response.headersSent) {
+    response.destroy()
+    return
+  }
+  const body = JSON.stringify({ error: { message, type: code, code, param: null } })
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+  })
+  response.end(body)
+}
+
+function bearer(header: string | undefined): string | undefined {
+  return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined
+}
+
+export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGateway> {
+  const provider = resolveProvider({ provider: options.provider, env: options.env })
+  const upstreamBase = provider.baseUrl.replace(/\/+$/, "")
+  const upstreamHeaders: OutgoingHttpHeaders = {
+    ...provider.headers,
+    authorization: `Bearer ${provider.apiKey}`,
+    ...(provider.organization ? { "openai-organization": provider.organization } : {}),
+    ...(provider.project ? { "openai-project": provider.project } : {}),
+  }
+  const secure = upstreamBase.startsWith("https:")
+  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true })
+  const transport = secure ? https : http
+
+  const grants = new Map<string, string>()
+  const perRun = new Map<string, Usage>()
+  let usage = options.initialUsage ?? emptyUsage()
+  let budgetError = budgetSpent(options.budget, usage)
+
+  const record = (runId: string, spent: Usage) => {
+    perRun.set(runId, addUsage(perRun.get(runId) ?? emptyUsage(), spent))
+    usage = addUsage(usage, spent)
+    budgetError ??= budgetSpent(options.budget, usage)
+  }
+
+  function handle(request: IncomingMessage, response: ServerResponse): void {
+    const route = ROUTES[(request.url ?? "/").split("?")[0] ?? "/"]
+    if (!route || route.method !== request.method) {
+      request.resume()
+      sendError(
+        response,
+        404,
+        "gateway.notFound",
+        `the gateway serves POST /v1/chat/completions and GET /v1/models`,
+      )
+      return
+    }
+    const token = bearer(request.headers.authorization)
+    const runId = token === undefined ? undefined : grants.get(token)
+    if (runId === undefined) {
+      request.resume()
+      sendError(response, 401, "gateway.invalidToken", "the gateway token is unknown, or its run has ended")
+      return
+    }
+    if (budgetError) {
+      request.resume()
+      // 402: not a rate limit, and not retried by the runtime; the run stops with this message.
+      sendError(response, 402, "budget.exceeded", budgetError)
+      return
+    }
+
+    const headers: OutgoingHttpHeaders = { ...upstreamHeaders }
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value
+    }
+    const aborter = new AbortController()
+    // A client that goes away takes the provider request with it.
+    response.once("close", () => {
+      if (!response.writableFinished) aborter.abort()
+    })
+    const upstream = transport.request(`${upstreamBase}/${route.path}`, {
+      method: route.method,
+      headers,
+      agent,
+      signal: aborter.signal,
+    })
+    upstream.once("response", (answer) => {
+      const status = answer.statusCode ?? 502
+      const outHeaders: OutgoingHttpHeaders = {}
+      for (const [name, value] of Object.entries(answer.headers)) {
+        if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value
+      }
+      response.writeHead(status, outHeaders)
+      response.flushHeaders()
+      const tap =
+        status < 300 && route.path === "chat/completions"
+          ? new UsageTap(answer.headers["content-type"])
+          : undefined
+      if (tap) {
+        answer.on("data", (chunk: Buffer) => tap.write(chunk))
+        answer.once("end", () => {
+          const spent = tap.end()
+          if (spent) record(runId, spent)
+        })
+      }
+      // Chunk by chunk, pausing the provider when the sandbox reads slowly.
+      pipeline(answer, response, () => undefined)
+    })
+    upstream.once("error", (error) => {
+      if (aborter.signal.aborted) return
+      sendError(
+        response,
+        502,
+        "gateway.upstream",
+        `the gateway could not reach the provider: ${error.message}`,
+      )
+    })
+    pipeline(request, upstream, () => undefined)
+  }
+
+  const server = http.createServer(handle)
+  server.keepAliveTimeout = 30_000
+  const listen = (host: string) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(options.port ?? 0, host, () => {
+        server.off("error", reject)
+        resolve()
+      })
+    })
+  let host = options.host ?? "127.0.0.1"
+  await listen(host).catch(async (error: NodeJS.ErrnoException) => {
+    // A bridge address that is not this host's (Docker Desktop, a remote engine): those forward
+    // host.docker.internal (what the docker backend makes of loopback) to the host's loopback.
+    if (error.code !== "EADDRNOTAVAIL" || host === "127.0.0.1") throw error
+    host = "127.0.0.1"
+    await listen(host)
+  })
+  const { port } = server.address() as AddressInfo
+
+  const close = async () => {
+    grants.clear()
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+    agent.destroy()
+  }
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
+    issueToken(runId) {
+      const token = `pgw-${randomBytes(32).toString("base64url")}`
+      grants.set(token, runId)
+      return token
+    },
+    revokeToken(token) {
+      grants.delete(token)
+    },
+    runUsage: (runId) => perRun.get(runId) ?? emptyUsage(),
+    get usage() {
+      return usage
+    },
+    get budgetError() {
+      return budgetError
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}
