@@ -103,6 +103,17 @@ describe("the LLM gateway", () => {
       "the job's token budget is spent: totalTokens 60 of 50 ([budget] in perstack.toml)",
     )
     expect(llm.requests).toHaveLength(1)
+
+    // With the gateway turned off, nothing would count the tokens: the job is refused before it starts.
+    await expect(
+      runTestJob(ws, {
+        toml: configText(llm.url, experts),
+        expertKey: "lead",
+        query: "go",
+        settings: { gateway: false },
+      }),
+    ).rejects.toThrow("[budget] in perstack.toml is enforced by the LLM gateway, which is off")
+    expect(llm.requests).toHaveLength(1)
   })
 
   it("streams chunk by chunk, and a token stops working once revoked", async () => {

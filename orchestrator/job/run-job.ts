@@ -59,6 +59,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const store = new JobStore(options.storeRoot ?? `${options.workspace}/perstack`)
   expertOf(options.config, options.expertKey)
   checkProviderEnv(options.settings.provider, options.env)
+  if (options.config.budget && !options.settings.gateway) {
+    throw new PerstackError(
+      "budget.needsGateway",
+      "[budget] in perstack.toml is enforced by the LLM gateway, which is off for this job: drop --no-gateway (or gateway: false), or remove [budget]",
+    )
+  }
 
   const existing = options.continueJob ? await store.readJob(options.continueJob.jobId) : undefined
   if (options.continueJob && !existing) {
