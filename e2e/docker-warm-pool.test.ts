@@ -93,4 +93,47 @@ describe("docker backend with a warm pool", () => {
     // The pool's idle containers went with the backend; the used ones went after their runs.
     expect(await sessionContainers({ [LABEL.job]: "pool-job" })).toEqual([])
   })
+
+  it("starts runs that go through the LLM gateway cold: their token exists only once their run does", async () => {
+    await using ws = await userWorkspace()
+    // On the host's loopback, accepting only the real key: the runs reach it through the gateway alone.
+    await using llm = await startExpertScript(
+      {
+        lead: [{ toolCalls: [{ name: "delegate__helper", arguments: { query: "one" } }] }, { text: "done" }],
+        helper: [{ text: "helped" }],
+      },
+      { apiKey: "sk-pool-secret" },
+    )
+    const toml = `[provider]\nproviderName = "openai"\n[provider.setting]\nbaseUrl = "${llm.url}"\n[experts."lead"]\ninstruction = "Lead."\ndelegates = ["helper"]\n[experts."helper"]\ninstruction = "Help."\n`
+    const { config } = parseConfigText(toml, "perstack.toml")
+    const created: Record<string, string>[] = []
+    const watch = (await docker.getEvents({
+      filters: { type: ["container"], event: ["create"], label: [`${LABEL.job}=gateway-pool-job`] },
+    })) as NodeJS.ReadableStream & { destroy(): void }
+    watch.on("data", (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) {
+        created.push((JSON.parse(line) as { Actor: { Attributes: Record<string, string> } }).Actor.Attributes)
+      }
+    })
+    {
+      await using backend = dockerBackend({ warmPool: 2 })
+      const result = await runJob({
+        config,
+        expertKey: "lead",
+        query: "go",
+        jobId: "gateway-pool-job",
+        workspace: ws.dir,
+        backend,
+        settings: resolveSettings(config, { maxRetries: 0, reasoningBudget: "none", gateway: true }),
+        env: { PATH: process.env.PATH, OPENAI_API_KEY: "sk-pool-secret" },
+      })
+      expect(result).toMatchObject({ status: "completed", text: "done" })
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    watch.destroy()
+    // Three runs (lead, helper, lead resumed), three containers, none of them a pool's.
+    expect(created).toHaveLength(3)
+    expect(created.filter((labels) => labels[LABEL.pool] !== undefined)).toEqual([])
+    expect(await sessionContainers({ [LABEL.job]: "gateway-pool-job" })).toEqual([])
+  })
 })

@@ -96,6 +96,7 @@ async function runSegment(
       spec,
       env,
       workspace: job.options.workspace,
+      ...(gatewayToken !== undefined ? { envIsPerRun: true } : {}),
       ...(expert.sandbox ? { settings: expert.sandbox } : {}),
       labels: {
         jobId: spec.jobId,

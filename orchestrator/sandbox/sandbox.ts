@@ -11,6 +11,11 @@ export interface SandboxStartOptions {
   workspace: string
   /** labels for finding and reaping the sandbox (job, run, parent run) */
   labels: { jobId: string; runId: string; parentRunId?: string }
+  /**
+   * Set when `env` holds a value issued for this run alone (the LLM gateway's token): a sandbox started ahead of
+   * its run (the docker warm pool) cannot have it, so the backend starts this one cold.
+   */
+  envIsPerRun?: boolean
   /** the Expert's `[experts."<key>".sandbox]` table (image, limits, timeout, network); backends use what applies */
   settings?: SandboxSettings
 }

@@ -28,7 +28,10 @@ export interface DockerBackendOptions {
   limits?: Partial<ResourceLimits>
   /** extra labels on every container (tests label their session) */
   labels?: Readonly<Record<string, string>>
-  /** idle containers kept ready per (image, workspace, user, limits, network); 0 turns the pool off (default) */
+  /**
+   * idle containers kept ready per (image, workspace, user, limits, network); 0 turns the pool off (default). Runs
+   * through the LLM gateway start cold: their token exists only once their run does.
+   */
   warmPool?: number
   /** each chunk of a sandbox's stderr, for --verbose */
   onStderr?: (runId: string, chunk: Buffer) => void
@@ -79,6 +82,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
       workspace,
       labels,
       settings,
+      envIsPerRun,
     }: SandboxStartOptions): Promise<Sandbox> {
       if (settings?.network === "none") throw networkNone(spec.expert.key, effectiveBaseUrl(spec, sandboxEnv))
       const { docker, paths, owner } = await connect()
@@ -123,7 +127,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
         ...options.labels,
       }
 
-      if (poolSize > 0) {
+      if (poolSize > 0 && !envIsPerRun) {
         pool ??= new WarmPool({ docker, size: poolSize })
         const claim: PoolClaim = {
           plan,
