@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest"
 import { startScriptedLlmServer } from "../../runtime/testing/scripted-llm/scripted-llm-server.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
-import { startLlmGateway } from "./llm-gateway.ts"
+import { rateLimitPauseMs, startLlmGateway } from "./llm-gateway.ts"
 
 const REAL_KEY = "sk-test-orchestrator-key"
 const PROVIDER = { providerName: "openai" as const }
@@ -144,5 +144,45 @@ describe("the LLM gateway", () => {
     expect(refused.statusCode).toBe(401)
     expect(await bodyOf(refused)).toContain("its run has ended")
     expect(await bodyOf(await post(gateway.url, "made-up", CHAT))).toContain("gateway.invalidToken")
+  })
+
+  it("holds every run's next request after the provider's 429, for the pause it asked", async () => {
+    await using llm = await startScriptedLlmServer({
+      steps: [
+        { type: "error", status: 429, message: "slow down", headers: { "retry-after": "1" } },
+        { text: "one" },
+        { text: "two" },
+      ],
+    })
+    await using gateway = await startLlmGateway({
+      provider: { ...PROVIDER, setting: { baseUrl: llm.url } },
+      env: { OPENAI_API_KEY: REAL_KEY },
+    })
+    const refused = await post(gateway.url, gateway.issueToken("run-1"), CHAT)
+    expect(refused.statusCode).toBe(429)
+    expect(refused.headers["retry-after"]).toBe("1")
+    await bodyOf(refused)
+    // Two other runs ask at once: neither reaches the provider before the second is over.
+    const answers = await Promise.all(
+      ["run-2", "run-3"].map(async (runId) =>
+        bodyOf(await post(gateway.url, gateway.issueToken(runId), CHAT)),
+      ),
+    )
+    expect(answers.join("")).toContain("one")
+    expect(answers.join("")).toContain("two")
+    const [first, ...held] = llm.requests
+    expect(held).toHaveLength(2)
+    for (const request of held) {
+      expect(request.receivedAt - (first?.receivedAt ?? 0)).toBeGreaterThanOrEqual(990)
+    }
+  })
+
+  it("reads the pause a 429 asks for from retry-after-ms, retry-after seconds or date, capped at a minute", () => {
+    const now = Date.parse("2026-11-21T12:00:00Z")
+    expect(rateLimitPauseMs({ "retry-after-ms": "250", "retry-after": "9" }, now)).toBe(250)
+    expect(rateLimitPauseMs({ "retry-after": "2" }, now)).toBe(2000)
+    expect(rateLimitPauseMs({ "retry-after": "Sat, 21 Nov 2026 12:00:03 GMT" }, now)).toBe(3000)
+    expect(rateLimitPauseMs({ "retry-after": "3600" }, now)).toBe(60_000)
+    expect(rateLimitPauseMs({}, now)).toBe(1000)
   })
 })

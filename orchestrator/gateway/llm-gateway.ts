@@ -1,6 +1,6 @@
 // The orchestrator's OpenAI-compatible LLM gateway: a sandbox holds a per-run token, never the provider's key. The
 // gateway swaps the token for the key, forwards to the provider, streams the answer back, counts tokens and
-// refuses a job's requests once its [budget] is spent.
+// refuses a job's requests once its [budget] is spent. A 429 holds every run's next request for the pause it asks.
 import { randomBytes } from "node:crypto"
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http"
 import https from "node:https"
@@ -76,6 +76,23 @@ function sendError(response: ServerResponse, status: number, code: string, messa
   response.end(body)
 }
 
+/** What a 429 asks for: `retry-after-ms`, else `retry-after` (seconds or an HTTP date), else 1 s; at most 60 s. */
+export function rateLimitPauseMs(headers: IncomingMessage["headers"], now = Date.now()): number {
+  const header = (name: string) => {
+    const value = headers[name]
+    return Array.isArray(value) ? value[0] : value
+  }
+  const milliseconds = Number(header("retry-after-ms"))
+  const retryAfter = header("retry-after")
+  let pause = 1000
+  if (Number.isFinite(milliseconds) && milliseconds > 0) pause = milliseconds
+  else if (retryAfter !== undefined && /^\d+(\.\d+)?$/.test(retryAfter.trim()))
+    pause = Number(retryAfter) * 1000
+  else if (retryAfter !== undefined && Number.isFinite(Date.parse(retryAfter)))
+    pause = Date.parse(retryAfter) - now
+  return Math.min(Math.max(pause, 0), 60_000)
+}
+
 function bearer(header: string | undefined): string | undefined {
   return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined
 }
@@ -97,6 +114,8 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
   const perRun = new Map<string, Usage>()
   let usage = options.initialUsage ?? emptyUsage()
   let budgetError = budgetSpent(options.budget, usage)
+  /** until when requests are held after the provider's 429 (shared by all the job's runs) */
+  let pausedUntil = 0
 
   const record = (runId: string, spent: Usage) => {
     perRun.set(runId, addUsage(perRun.get(runId) ?? emptyUsage(), spent))
@@ -129,7 +148,22 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
       sendError(response, 402, "budget.exceeded", budgetError)
       return
     }
+    // The provider asked the job to slow down: every run's request waits out the pause, not only the refused one.
+    const wait = pausedUntil - Date.now()
+    if (wait > 0) {
+      const timer = setTimeout(() => forward(request, response, route, runId), wait)
+      response.once("close", () => clearTimeout(timer))
+      return
+    }
+    forward(request, response, route, runId)
+  }
 
+  function forward(
+    request: IncomingMessage,
+    response: ServerResponse,
+    route: { method: string; path: string },
+    runId: string,
+  ): void {
     const headers: OutgoingHttpHeaders = { ...upstreamHeaders }
     for (const [name, value] of Object.entries(request.headers)) {
       if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value
@@ -147,6 +181,9 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     })
     upstream.once("response", (answer) => {
       const status = answer.statusCode ?? 502
+      if (status === 429) {
+        pausedUntil = Math.max(pausedUntil, Date.now() + rateLimitPauseMs(answer.headers))
+      }
       const outHeaders: OutgoingHttpHeaders = {}
       for (const [name, value] of Object.entries(answer.headers)) {
         if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value
