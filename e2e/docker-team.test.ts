@@ -2,6 +2,7 @@
 import { execFile } from "node:child_process"
 import { readdir, readFile, stat } from "node:fs/promises"
 import path from "node:path"
+import { PassThrough } from "node:stream"
 import { promisify } from "node:util"
 import type Docker from "dockerode"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -28,6 +29,24 @@ afterAll(async () => {
     for (const info of await jobContainers(jobId)) await docker.getContainer(info.Id).remove({ force: true })
   }
 })
+
+/** Runs a shell script in a running container, as its own user, and gives back what it printed. */
+async function inside(id: string, script: string): Promise<string> {
+  const run = await docker
+    .getContainer(id)
+    .exec({ Cmd: ["/bin/sh", "-c", script], AttachStdout: true, AttachStderr: true })
+  const stream = await run.start({})
+  const out: Buffer[] = []
+  const sink = new PassThrough()
+  sink.on("data", (chunk: Buffer) => out.push(chunk))
+  docker.modem.demuxStream(stream, sink, sink)
+  await new Promise((resolve) => stream.on("end", resolve))
+  return Buffer.concat(out).toString("utf8").trim()
+}
+
+/** Where the provider key could leak to inside a sandbox: every process's environment, the RunSpec, the workspace. */
+const ENVIRONS = "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'"
+const LEAK_CHECK = `echo "key $(${ENVIRONS} | grep -c sk-team) $(grep -rl sk-team /run/perstack /workspace 2>/dev/null | wc -l) token $(${ENVIRONS} | grep -c =pgw-)"`
 
 type Messages = Array<{ role: string; content: unknown; tool_call_id?: string }>
 const messagesOf = (request: RecordedRequest) => (request.body as { messages: Messages }).messages
@@ -141,8 +160,15 @@ async function missingCheckpoints(store: string, runIds: string[]): Promise<stri
 describe("the README's team on the docker backend (perstack run --sandbox docker)", () => {
   it("runs the coordinator and each delegate in distinct containers over one workspace, and leaves none behind", async () => {
     // The trainer is asked twice in parallel; each call writes its menu, which the coordinator then reads.
-    const trainer = (request: RecordedRequest) => {
+    // Its first request also looks for the provider key from inside every container of the job then running.
+    const leakChecks: string[][] = []
+    const trainer = async (request: RecordedRequest) => {
       const messages = messagesOf(request)
+      if (!messages.some((message) => message.role === "tool")) {
+        // While this runs, the trainer's runtime waits for this answer and the coordinator's for its delegates.
+        const running = await jobContainers(`team-${SESSION.slice(0, 8)}`)
+        leakChecks.push(await Promise.all(running.map((info) => inside(info.Id, LEAK_CHECK))))
+      }
       const task = text(messages.find((message) => message.role === "user")?.content)
       const file = task.includes("HIIT") ? "hiit.md" : "strength.md"
       if (!messages.some((message) => message.role === "tool")) {
@@ -216,6 +242,10 @@ describe("the README's team on the docker backend (perstack run --sandbox docker
     for (const env of team.envs) expect(env.join("\n")).not.toContain("sk-team")
     expect(tokens.every((token) => token?.startsWith("OPENAI_COMPATIBLE_API_KEY=pgw-"))).toBe(true)
     expect(new Set(tokens).size).toBe(4)
+    // From inside: no process's environment, no mounted file holds the key; the runtime's holds its token.
+    const seen = leakChecks.flat()
+    expect(seen.length).toBeGreaterThanOrEqual(2)
+    for (const report of seen) expect(report).toMatch(/^key 0 0 token [1-9]\d*$/)
     const [first, resumed] = team.runs
       .filter((run) => run.expertKey === "fitness-assistant")
       .sort((a, b) => (a.resumedFrom ? 1 : 0) - (b.resumedFrom ? 1 : 0))
