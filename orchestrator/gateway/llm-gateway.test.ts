@@ -102,6 +102,9 @@ describe("the LLM gateway", () => {
     expect(result.error).toBe(
       "the job's token budget is spent: totalTokens 60 of 50 ([budget] in perstack.toml)",
     )
+    // The run that was refused says why, in its own terminal event.
+    const stopped = result.events.filter((event) => event.type === "stopRunByError")
+    expect(stopped.map((event) => event.error.code)).toContain("budget.exceeded")
     expect(llm.requests).toHaveLength(1)
 
     // With the gateway turned off, nothing would count the tokens: the job is refused before it starts.

@@ -80,8 +80,10 @@ export function toProviderError(
     })
   }
   if (error instanceof APIError && typeof error.status === "number") {
+    // The orchestrator's gateway refusing a job whose token budget is spent: not the provider's doing.
+    const budget = error.status === 402 && error.code === "budget.exceeded"
     return new ProviderError({
-      code: codeForStatus(error.status),
+      code: budget ? "budget.exceeded" : codeForStatus(error.status),
       message: clean(error.message),
       statusCode: error.status,
       retryAfterMs: retryAfterMs(error.headers),
