@@ -14,8 +14,7 @@ import {
 } from "../testing/job-harness.ts"
 import { type LogOptions, logCommand } from "./log-command.ts"
 
-const EXPERTS =
-  `[experts."lead"]
+const EXPERTS = `[experts."lead"]
 instruction = "Coordinate."
 delegates = ["designer", "programmer"]
 

@@ -4,18 +4,12 @@ import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { perstackCli } from "../testing/cli-harness.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
-import { configText } from "../testing/job-harness.ts"
+import { ASKER_EXPERT, configText } from "../testing/job-harness.ts"
 
 const EXPERTS = `[experts."writer"]
 instruction = "Write."
 
-[experts."asker"]
-instruction = "Ask."
-[experts."asker".skills."ask"]
-type = "interactiveSkill"
-[experts."asker".skills."ask".tools."confirm"]
-inputJsonSchema = '{"type":"object"}'
-`
+${ASKER_EXPERT}`
 
 const perstack = (cwd: string, argv: string[], env: Record<string, string> = {}) =>
   perstackCli(cwd, argv, { OPENAI_API_KEY: "sk-cli-test-key", ...env }).then((result) => ({

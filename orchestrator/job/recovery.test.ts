@@ -7,7 +7,13 @@ import { parseConfigText } from "../config/load-config.ts"
 import { createLocalBackend } from "../sandbox/local/local-backend.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
-import { configText, makeJobWorkspace, RUNTIME_SOURCE, runTestJob } from "../testing/job-harness.ts"
+import {
+  ASKER_EXPERT,
+  configText,
+  makeJobWorkspace,
+  RUNTIME_SOURCE,
+  runTestJob,
+} from "../testing/job-harness.ts"
 import { runJob } from "./run-job.ts"
 import { resolveSettings } from "./settings.ts"
 
@@ -18,16 +24,7 @@ delegates = ["worker"]
 [experts."worker"]
 instruction = "Work."
 
-[experts."asker"]
-instruction = "Ask before acting."
-
-[experts."asker".skills."ask"]
-type = "interactiveSkill"
-
-[experts."asker".skills."ask".tools."confirm"]
-description = "Ask the user to confirm"
-inputJsonSchema = '{"type":"object","properties":{"question":{"type":"string"}},"required":["question"]}'
-`
+${ASKER_EXPERT}`
 
 const pidOf = (events: PerstackEvent[], expertKey: string) => {
   const started = events.findLast((event) => event.type === "sandboxStarted" && event.expertKey === expertKey)

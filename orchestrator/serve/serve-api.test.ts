@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import { createApiClient } from "../client/api-client.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
+import { ASKER_EXPERT } from "../testing/job-harness.ts"
 import { KEYS, startTestServer, type TestServer } from "./serve-test-harness.ts"
 
 const EXPERTS = `[experts."writer"]
@@ -17,13 +18,7 @@ delegates = ["helper"]
 [experts."helper"]
 instruction = "Help."
 
-[experts."asker"]
-instruction = "Ask."
-[experts."asker".skills."ask"]
-type = "interactiveSkill"
-[experts."asker".skills."ask".tools."confirm"]
-inputJsonSchema = '{"type":"object"}'
-`
+${ASKER_EXPERT}`
 
 async function api(
   server: TestServer,

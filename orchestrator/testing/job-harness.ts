@@ -26,6 +26,18 @@ export async function makeJobWorkspace(): Promise<TestWorkspace> {
   }
 }
 
+/** An Expert with one interactive tool, `ask__confirm({ question })`: a job that stops waiting for the user. */
+export const ASKER_EXPERT = `[experts."asker"]
+instruction = "Ask before acting."
+
+[experts."asker".skills."ask"]
+type = "interactiveSkill"
+
+[experts."asker".skills."ask".tools."confirm"]
+description = "Ask the user to confirm"
+inputJsonSchema = '{"type":"object","properties":{"question":{"type":"string"}},"required":["question"]}'
+`
+
 /** perstack.toml text for Experts talking to the scripted server at `llmUrl`. */
 export function configText(llmUrl: string, experts: string): string {
   return `[provider]\nproviderName = "openai"\n[provider.setting]\nbaseUrl = "${llmUrl}"\n\n${experts}`
