@@ -47,7 +47,7 @@ export function withJobOptions(command: Command): Command {
     .option("--concurrency <n>", "sandboxes running at once (default 4)", positiveInt)
     .option(
       "--gateway",
-      "send LLM requests through the orchestrator's gateway: sandboxes never see the provider key (default: on for docker)",
+      "send LLM requests through the orchestrator's gateway: sandboxes never see the provider key (default: on for docker and kubernetes)",
     )
     .option("--no-gateway", "give sandboxes the provider key and let them call the provider directly")
 }

@@ -73,9 +73,8 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
     sandbox,
     crashRetries: overrides.crashRetries ?? config.crashRetries ?? DEFAULTS.crashRetries,
     crashRetryBaseMs: overrides.crashRetryBaseMs ?? DEFAULTS.crashRetryBaseMs,
-    // On for docker; for local only when asked or when a [budget] needs it to count tokens.
-    gateway:
-      overrides.gateway ?? (sandbox === "docker" || (sandbox === "local" && config.budget !== undefined)),
+    // On for docker and kubernetes; for local only when asked or when a [budget] needs it to count tokens.
+    gateway: overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined),
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
   }
 }

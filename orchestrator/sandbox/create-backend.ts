@@ -1,7 +1,7 @@
 // Picks the sandbox backend by name.
-import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { SandboxBackend as BackendName } from "../../runtime/protocol/config/perstack-toml.ts"
 import { createDockerBackend } from "./docker/docker-backend.ts"
+import { createKubernetesBackend } from "./kubernetes/kubernetes-backend.ts"
 import { createLocalBackend } from "./local/local-backend.ts"
 import type { SandboxBackend } from "./sandbox.ts"
 
@@ -16,9 +16,6 @@ export function createBackend(
     case "docker":
       return createDockerBackend(onStderr)
     case "kubernetes":
-      throw new PerstackError(
-        "sandbox.unavailable",
-        `the ${name} sandbox backend is not available yet; use --sandbox local or --sandbox docker`,
-      )
+      return createKubernetesBackend(onStderr)
   }
 }
