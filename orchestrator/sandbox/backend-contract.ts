@@ -1,4 +1,5 @@
 // The contract every sandbox backend passes: one suite, run by each backend's own test file.
+import { randomUUID } from "node:crypto"
 import { readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -53,7 +54,9 @@ export function describeBackendContract(name: string, setup: () => Promise<Contr
       const ws = await env.workspace()
       await prepare(ws.dir)
       const llm = await startScriptedLlmServer({ steps, host: env.llmHost })
-      const spec = change(buildRunSpec({ workspace: ws.dir, llmUrl: env.llmUrlFor(llm.url) }))
+      // A run id of its own per test: a backend's objects named after it (Kubernetes Jobs) may outlive the test a while.
+      const runId = `run-${randomUUID().slice(0, 8)}`
+      const spec = change(buildRunSpec({ workspace: ws.dir, llmUrl: env.llmUrlFor(llm.url), runId }))
       const sandbox = await env.backend.start({
         spec,
         env: { OPENAI_API_KEY: "sk-contract-key", PATH: "/usr/local/bin:/usr/bin:/bin" },

@@ -504,8 +504,17 @@ export async function startFakeKube(options: FakeKubeOptions): Promise<FakeKube>
       const sinceTime = url.searchParams.get("sinceTime")
       if (sinceTime) state.logResumes++
       const sinceNs = sinceTime ? BigInt(Date.parse(sinceTime)) * 1_000_000n : 0n
-      const format = (line: { at: bigint; text: string }) =>
-        timestamps ? `${rfc3339(line.at)} ${line.text}` : line.text
+      // As the kubelet does over Docker's json-file: a long line comes in 16 KiB pieces, each with the timestamp.
+      const format = (line: { at: bigint; text: string }): Buffer => {
+        const bytes = Buffer.from(line.text)
+        if (!timestamps) return bytes
+        const prefix = Buffer.from(`${rfc3339(line.at)} `)
+        const parts: Buffer[] = []
+        for (let offset = 0; offset < bytes.length; offset += 16_384) {
+          parts.push(prefix, bytes.subarray(offset, offset + 16_384))
+        }
+        return Buffer.concat(parts)
+      }
       response.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" })
       let written = 0
       let dropped = false
@@ -515,7 +524,7 @@ export async function startFakeKube(options: FakeKubeOptions): Promise<FakeKube>
         if (first && options.dropLogAfterLines !== undefined && written >= options.dropLogAfterLines) {
           // A dropped connection, halfway through a line.
           dropped = true
-          response.write(format(line).slice(0, 10))
+          response.write(format(line).subarray(0, 10))
           response.socket?.destroy()
           return
         }

@@ -56,7 +56,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await runSegment({
       spec,
       llm,
-      emit: createNdjsonWriter(process.stdout),
+      // PERSTACK_EVENTS=ascii: set by the kubernetes backend, whose log pipeline cuts long lines anywhere.
+      emit: createNdjsonWriter(process.stdout, { ascii: process.env.PERSTACK_EVENTS === "ascii" }),
       env: process.env,
       signal: controller.signal,
       ...(channel ? { acknowledged: (eventId: string) => channel.wait(eventId) } : {}),

@@ -57,9 +57,9 @@ export interface PodPlan {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
 
-/** A DNS-1123 name for a run's objects: `perstack-<runId>`, or a hashed form when the id does not fit. */
-export function objectName(runId: string): string {
-  const plain = `perstack-${runId}`
+/** A DNS-1123 name for one start of a run: `perstack-<runId>-<suffix>`, hashed when the id does not fit. */
+export function objectName(runId: string, suffix: string): string {
+  const plain = `perstack-${runId}-${suffix}`
   // 63: the `job-name` label the controller puts on the pod holds the Job's name and may not be longer.
   if (plain.length <= 63 && DNS_LABEL.test(plain)) return plain
   const slug = runId
@@ -68,7 +68,7 @@ export function objectName(runId: string): string {
     .replace(/^-+|-+$/g, "")
     .slice(0, 30)
   const hash = createHash("sha256").update(runId).digest("hex").slice(0, 10)
-  return `perstack-${slug ? `${slug}-` : ""}${hash}`.replace(/--+/g, "-")
+  return `perstack-${slug ? `${slug}-` : ""}${hash}-${suffix}`.replace(/--+/g, "-")
 }
 
 /** A label value (63 characters of [-A-Za-z0-9_.]), hashed when the id is not one. */
@@ -81,7 +81,15 @@ export function labelValue(value: string): string {
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** Set by the pod itself (the host's values mean nothing inside). */
-const POD_OWN_ENV = new Set(["PATH", "HOME", "TMPDIR", "PERSTACK_JOB_ID", "PERSTACK_RUN_ID", "PERSTACK_ACK"])
+const POD_OWN_ENV = new Set([
+  "PATH",
+  "HOME",
+  "TMPDIR",
+  "PERSTACK_JOB_ID",
+  "PERSTACK_RUN_ID",
+  "PERSTACK_ACK",
+  "PERSTACK_EVENTS",
+])
 
 export function runLabels(plan: Pick<PodPlan, "labels" | "version">): Record<string, string> {
   return {
@@ -179,6 +187,8 @@ export function jobFor(plan: PodPlan): V1Job {
                 { name: "TMPDIR", value: "/tmp" },
                 { name: "PERSTACK_JOB_ID", value: plan.labels.jobId },
                 { name: "PERSTACK_RUN_ID", value: plan.labels.runId },
+                // Events in ASCII: the node's log pipeline cuts long lines in pieces that must not split a character.
+                { name: "PERSTACK_EVENTS", value: "ascii" },
               ],
               resources: { limits, requests: limits },
               securityContext: {

@@ -185,7 +185,7 @@ describe("kubernetes backend", () => {
   })
 
   it("fails a run whose image the node cannot pull, naming the image, and leaves nothing behind", async () => {
-    const setup = await cluster({ missingImages: ["example.org/missing:1"] })
+    const setup = await cluster({ missingImages: ["example.org/missing:1"] }, { startPatienceMs: 300 })
     await expect(startRun(setup, [{ text: "never" }], { image: "example.org/missing:1" })).rejects.toThrow(
       /sandbox image example\.org\/missing:1 cannot be pulled.*ErrImagePull/,
     )

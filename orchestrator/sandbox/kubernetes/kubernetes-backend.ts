@@ -2,6 +2,7 @@
 // claim. The backend finds the pod by its `job-name` label, waits until it runs, follows its log through the API
 // into the same event intake as the other backends, reads the end from the pod and the Job, and deletes the Job
 // (with background propagation: without it the pod is left behind) and its Secret.
+import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import path from "node:path"
 import {
@@ -59,6 +60,8 @@ export interface KubernetesBackendOptions {
   /** extra labels on every Job (tests label their session) */
   labels?: Readonly<Record<string, string>>
   onStderr?: (runId: string, chunk: Buffer) => void
+  /** how long a pod may stay unable to start (image pull, container creation) before its run fails (30 s) */
+  startPatienceMs?: number
 }
 
 interface Connected {
@@ -231,7 +234,8 @@ export function createKubernetesBackend(
       const subPath = subPathOf(start.workspace)
       const llmBaseUrl = podLlmBaseUrl(start)
       const k8s = await connect()
-      const name = objectName(labels.runId)
+      // One name per start: a resumed run's new Job must not meet its predecessor's pod, still terminating.
+      const name = objectName(labels.runId, randomBytes(3).toString("hex"))
       const image = settings?.image ?? defaultImage
       const limits = resolveLimits(settings, defaults)
       const plan: PodPlan = {
@@ -293,7 +297,11 @@ export function createKubernetesBackend(
           )
           .catch(() => undefined)
       }
-      const sandbox = await followRun(k8s, plan, { remove, onStderr: options.onStderr })
+      const sandbox = await followRun(k8s, plan, {
+        remove,
+        onStderr: options.onStderr,
+        startPatienceMs: options.startPatienceMs ?? 30_000,
+      })
       sandboxes.add(sandbox)
       void sandbox.wait().finally(() => sandboxes.delete(sandbox))
       return sandbox
@@ -315,6 +323,38 @@ function describeStuck(phase: Extract<PodPhase, { kind: "stuck" }>, image: strin
   return `the sandbox pod cannot start (${phase.reason}${phase.message ? `: ${phase.message}` : ""})`
 }
 
+/** Reasons no retry of the kubelet's can mend. */
+const HOPELESS = new Set(["InvalidImageName", "ErrImageNeverPull"])
+
+/**
+ * The pod running (or already ended), or stuck for `patienceMs` on the same kind of trouble: the kubelet retries
+ * image pulls and container creation (a busy engine fails one now and then), so only a lasting one fails the run.
+ */
+function untilStarted(watch: PodWatch, patienceMs: number): Promise<PodPhase> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined
+    void watch
+      .until((phase) => {
+        if (phase.kind === "running" || phase.kind === "ended") return true
+        if (phase.kind !== "stuck") {
+          clearTimeout(timer)
+          timer = undefined
+          return false
+        }
+        if (HOPELESS.has(phase.reason) || patienceMs <= 0) return true
+        timer ??= setTimeout(() => {
+          const now = watch.phase()
+          if (now.kind === "stuck") resolve(now)
+        }, patienceMs)
+        return false
+      })
+      .then((phase) => {
+        clearTimeout(timer)
+        resolve(phase)
+      })
+  })
+}
+
 /** Waits for the run's pod to run, then gives its Sandbox handle. */
 async function followRun(
   k8s: Connected,
@@ -322,6 +362,7 @@ async function followRun(
   hooks: {
     remove(k8s: Connected, name: string): Promise<void>
     onStderr: ((runId: string, chunk: Buffer) => void) | undefined
+    startPatienceMs: number
   },
 ): Promise<Sandbox> {
   const started = Date.now()
@@ -335,9 +376,7 @@ async function followRun(
     container: IN_POD.container,
   })
   watch.start()
-  const first = await watch.until(
-    (phase) => phase.kind === "running" || phase.kind === "ended" || phase.kind === "stuck",
-  )
+  const first = await untilStarted(watch, hooks.startPatienceMs)
   if (first.kind === "stuck") {
     watch.close()
     await hooks.remove(k8s, name).catch(() => undefined)
@@ -414,24 +453,25 @@ async function followRun(
     }
   })()
 
-  const stop = async ({ graceMs = 5_000, reason = "cancelled" as "cancelled" | "timeout" } = {}) => {
+  // The grace period is the pod's own (5 s): graceMs is not Kubernetes' to vary per stop.
+  const stop = async ({
+    reason = "cancelled",
+  }: {
+    graceMs?: number
+    reason?: "cancelled" | "timeout"
+  } = {}) => {
     if (watch.phase().kind === "ended") return
     stopReason ??= reason
-    // No replacement pod: a Job whose pod is being deleted counts it as gone and would start another.
+    // Parallelism 0: the Job controller deletes the pod, which gets SIGTERM (the runtime ends with a resumable
+    // checkpoint), then SIGKILL after the pod's 5 s grace period. (Deleting the pod instead would have the
+    // controller start another: a pod being deleted no longer counts as the Job's.)
     await k8s.batch
       .patchNamespacedJob(
         { name, namespace, body: { spec: { parallelism: 0 } } },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       )
-      .catch(() => undefined)
-    // The pod gets SIGTERM (the runtime ends with a resumable checkpoint), then SIGKILL after the grace period.
-    await k8s.core
-      .deleteNamespacedPod({
-        name: podName,
-        namespace,
-        gracePeriodSeconds: Math.max(1, Math.ceil(graceMs / 1000)),
-      })
-      .catch(() => undefined)
+      // Refused: deleting the Job takes the pod along.
+      .catch(() => hooks.remove(k8s, name).catch(() => undefined))
     await ended
   }
   return {
