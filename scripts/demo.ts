@@ -1,7 +1,7 @@
 // `make demo`: the main job. The fitness assistant delegates to the pro trainer, each in its own sandbox, sharing
 // fitness-log.md. With a provider key it talks to the real provider; without one it replays a recorded conversation.
 import { spawn } from "node:child_process"
-import { mkdir, readFile, rm } from "node:fs/promises"
+import { chown, mkdir, readFile, rm } from "node:fs/promises"
 import path from "node:path"
 import { createInterface } from "node:readline"
 import { loadEnv } from "../orchestrator/config/load-env.ts"
@@ -13,9 +13,16 @@ const example = path.join(root, "examples/fitness-assistant")
 const workspace = path.resolve(process.env.PERSTACK_DEMO_WORKSPACE ?? path.join(root, "demo-workspace"))
 const shown = path.relative(root, workspace) || workspace
 const query = process.argv[2] ?? "Start today's session"
+// Anything after the query goes to `perstack run` as it is (e.g. --sandbox kubernetes).
+const extra = process.argv.slice(3)
 
 await rm(workspace, { recursive: true, force: true })
 await mkdir(workspace, { recursive: true })
+// Kubernetes pods run as a non-root user (PERSTACK_K8S_RUN_AS, default 1000:1000): the workspace must be theirs.
+if (extra.includes("kubernetes") && process.getuid?.() === 0) {
+  const [uid = 1000, gid = uid] = (process.env.PERSTACK_K8S_RUN_AS ?? "1000:1000").split(":").map(Number)
+  await chown(workspace, uid, gid)
+}
 const env = await loadEnv({ dir: root, processEnv: process.env })
 const keyed = Object.entries(PROVIDER_PRESETS).find(([, preset]) =>
   preset?.keyVariables.some((name) => env[name]),
@@ -48,6 +55,7 @@ if (keyed) {
   args.push("--provider", "openai-compatible", "--model", "recorded", "--reasoning-budget", "none")
   Object.assign(childEnv, { OPENAI_COMPATIBLE_BASE_URL: replay.url, OPENAI_COMPATIBLE_API_KEY: "recorded" })
 }
+args.push(...extra)
 process.stdout.write(
   `\n$ perstack ${args.map((arg) => (arg.includes(" ") ? JSON.stringify(arg) : arg)).join(" ")}\n\n`,
 )

@@ -40,7 +40,16 @@ if alive apiserver && alive kubelet && api_ready; then
   write_env
   exit 0
 fi
-start=$(date +%s.%N)
+start=$(date +%s%N)
+# etcd and a C compiler (for the pause image) from Debian's packages, when binaries came from the cache alone.
+need=()
+command -v etcd >/dev/null || need+=(etcd-server)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
 
 # The pod sandbox ("pause") image, from the same source tree: a static binary imported into the engine.
 if ! docker image inspect "$PAUSE_IMAGE" >/dev/null 2>&1; then
@@ -167,5 +176,5 @@ spec:
   claimRef: {namespace: $K8S_NAMESPACE, name: perstack-workspace}
   hostPath: {path: $D/volumes/workspace, type: Directory}
 YAML
-log "node Ready in $(echo "$(date +%s.%N) - $start" | bc) s"
+log "node Ready in $((($(date +%s%N) - start) / 1000000)) ms"
 write_env
