@@ -3,10 +3,11 @@
 // Docker engine), talking to the API as k8s/base's ServiceAccount: the backend contract, then the README's team
 // through the CLI with --sandbox kubernetes, then a delegate pod killed mid-run.
 import { execFile } from "node:child_process"
-import { readdir, readFile } from "node:fs/promises"
+import { readdir, readFile, rm, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { parse } from "yaml"
 import { describeBackendContract } from "../orchestrator/sandbox/backend-contract.ts"
 import { createKubernetesBackend } from "../orchestrator/sandbox/kubernetes/kubernetes-backend.ts"
 import { checkManifest } from "../orchestrator/sandbox/kubernetes/openapi-check.ts"
@@ -262,6 +263,133 @@ describe.skipIf(unavailable)(
     })
   },
 )
+
+describe.skipIf(unavailable)("the orchestrator itself as a Job per query (k8s/job/job.yaml)", () => {
+  it("runs perstack run in the perstack/perstack image as the ServiceAccount, its Experts as Jobs of their own", async () => {
+    await ensureImages("all")
+    const nodeIp = cluster.env.PERSTACK_GATEWAY_HOST as string
+    const claim = cluster.env.PERSTACK_K8S_CLAIM_MOUNT as string
+    // The pod reaches the host on the docker bridge; ollama's preset is the one that takes a plain-http LLM there.
+    await using llm = await startExpertScript(
+      {
+        "fitness-assistant": [
+          {
+            toolCalls: [
+              { name: "delegate__pro-trainer", arguments: { query: "A strength menu, into menu.md" } },
+            ],
+          },
+          { text: "Plan ready: see menu.md.", toolCalls: [{ name: "attemptCompletion", arguments: {} }] },
+        ],
+        "pro-trainer": [
+          {
+            toolCalls: [
+              { name: "writeTextFile", arguments: { path: "menu.md", text: "goblet squats 4x8\n" } },
+            ],
+          },
+          { text: "Written to menu.md." },
+        ],
+      },
+      { host: nodeIp },
+    ).then((server) => Object.assign(server, { [Symbol.asyncDispose]: () => server.close() }))
+    const name = `perstack-query-${Date.now().toString(36)}`
+    const toml = `model = "scripted"\nreasoningBudget = "none"\n[provider]\nproviderName = "ollama"\nsetting = { baseUrl = "${llm.url}" }\n\n${await readFile(path.join(repo, "examples/fitness-assistant/perstack.toml"), "utf8")}`
+    const tomlFile = path.join(claim, `.${name}.toml`)
+    await writeFile(tomlFile, toml)
+    const job = parse(await readFile(path.join(repo, "k8s/job/job.yaml"), "utf8")) as {
+      metadata: { name: string }
+      spec: { template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } } }
+    }
+    job.metadata.name = name
+    const container = job.spec.template.spec.containers[0]
+    // No kube-proxy in the test cluster: the API's address instead of the `kubernetes` Service's.
+    container?.env.push(
+      { name: "KUBERNETES_SERVICE_HOST", value: nodeIp },
+      { name: "KUBERNETES_SERVICE_PORT", value: new URL(await kubeServer()).port },
+    )
+    const jobFile = path.join(claim, `.${name}.json`)
+    await writeFile(jobFile, JSON.stringify(job))
+    try {
+      await cluster.kubectl(
+        "-n",
+        "perstack",
+        "create",
+        "configmap",
+        "perstack-config",
+        `--from-file=perstack.toml=${tomlFile}`,
+      )
+      await cluster.kubectl("-n", "perstack", "create", "-f", jobFile)
+      let status: { succeeded?: number; failed?: number } = {}
+      for (let i = 0; i < 240 && !status.succeeded && !status.failed; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        status = JSON.parse(await cluster.kubectl("-n", "perstack", "get", "job", name, "-o", "json")).status
+      }
+      // On failure: the orchestrator's last words (its exit summary and the runs' errors).
+      const logs = await cluster
+        .kubectl("-n", "perstack", "logs", `job/${name}`)
+        .then((text) =>
+          text
+            .split("\n")
+            .filter((line) => /"error"|perstack:/.test(line))
+            .map((line) => line.slice(-800)),
+        )
+        .catch(String)
+      expect(status, JSON.stringify(logs)).toMatchObject({ succeeded: 1 })
+      // The job store is in the claim, written by the orchestrator's pod; the delegate wrote menu.md in its own.
+      const jobs = await readdir(path.join(claim, "perstack/jobs"))
+      const stored = jobs.map((id) => path.join(claim, "perstack/jobs", id))
+      const runs = (
+        await Promise.all(
+          stored.map(async (dir) =>
+            Promise.all(
+              (
+                await readdir(path.join(dir, "runs"))
+              ).map(
+                async (runId) =>
+                  JSON.parse(await readFile(path.join(dir, "runs", runId, "run.json"), "utf8")) as Run,
+              ),
+            ),
+          ),
+        )
+      ).flat()
+      expect(runs.map((run) => run.expertKey).sort()).toEqual([
+        "fitness-assistant",
+        "fitness-assistant",
+        "pro-trainer",
+      ])
+      expect(runs.map((run) => run.sandbox.backend)).toEqual(["kubernetes", "kubernetes", "kubernetes"])
+      expect(
+        runs
+          .filter((run) => run.status === "completed")
+          .map((run) => run.expertKey)
+          .sort(),
+      ).toEqual(["fitness-assistant", "pro-trainer"])
+      const [stored0] = stored
+      expect(JSON.parse(await readFile(path.join(stored0 as string, "job.json"), "utf8"))).toMatchObject({
+        status: "completed",
+        backend: "kubernetes",
+      })
+      expect(await readFile(path.join(claim, "menu.md"), "utf8")).toBe("goblet squats 4x8\n")
+      expect(llm.unused()).toEqual({ "fitness-assistant": 0, "pro-trainer": 0 })
+    } finally {
+      await cluster
+        .kubectl("-n", "perstack", "delete", "job", name, "--cascade=true", "--wait=false")
+        .catch(() => "")
+      await cluster.kubectl("-n", "perstack", "delete", "configmap", "perstack-config").catch(() => "")
+      for (const file of [tomlFile, jobFile, path.join(claim, "menu.md"), path.join(claim, "perstack")]) {
+        await rm(file, { recursive: true, force: true })
+      }
+    }
+    await expect
+      .poll(async () => (await cluster.kubectl("-n", "perstack", "get", "jobs,pods", "-o", "name")).trim(), {
+        timeout: 30_000,
+      })
+      .toBe("")
+  })
+})
+
+async function kubeServer(): Promise<string> {
+  return cluster.kubeConfig.getCurrentCluster()?.server ?? ""
+}
 
 describe.skipIf(unavailable)("after the runs", () => {
   it("leaves no container of any pod behind on the engine (the kubelet's garbage collection removes dead ones)", async () => {

@@ -1,7 +1,7 @@
 // The environment a sandbox gets: a short pass-through list, the provider's variables and the skills' requiredEnv.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { PROVIDER_PRESETS } from "../../runtime/llm/providers.ts"
-import { resolveProvider } from "../../runtime/llm/resolve-provider.ts"
+import { GATEWAY_TOKEN_ENV, resolveProvider } from "../../runtime/llm/resolve-provider.ts"
 import type { ExpertConfig } from "../../runtime/protocol/config/expert.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 
@@ -51,7 +51,7 @@ export function sandboxEnv(options: {
   const apiKeyEnv = typeof setting?.apiKeyEnv === "string" ? setting.apiKeyEnv : undefined
   if (options.gatewayToken !== undefined) {
     // The RunSpec's llmBaseUrl points at the gateway; the key variable the runtime reads holds the token.
-    const keyVariable = apiKeyEnv ?? preset?.keyVariables[0] ?? "OPENAI_API_KEY"
+    const keyVariable = apiKeyEnv ?? preset?.keyVariables[0] ?? GATEWAY_TOKEN_ENV
     out[keyVariable] = options.gatewayToken
   } else {
     if (preset) {

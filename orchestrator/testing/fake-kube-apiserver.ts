@@ -27,6 +27,8 @@ export interface FakeKubeOptions {
   forbid?: string[]
   /** images the node cannot pull (their pods stay waiting in ErrImagePull) */
   missingImages?: string[]
+  /** no node has room: pods stay Pending, PodScheduled False (Unschedulable) */
+  unschedulable?: boolean
   /** drops each pod's first log stream after this many lines (the follower must resume) */
   dropLogAfterLines?: number
 }
@@ -163,6 +165,19 @@ export async function startFakeKube(options: FakeKubeOptions): Promise<FakeKube>
   async function runPod(namespace: string, pod: Json) {
     const key = `${namespace}/${pod.metadata.name}`
     const spec = pod.spec.containers[0]
+    if (options.unschedulable) {
+      setPod(pod, {
+        conditions: [
+          {
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message: "0/1 nodes are available: 1 Insufficient cpu.",
+          },
+        ],
+      })
+      return
+    }
     if (options.missingImages?.includes(spec.image)) {
       setPod(pod, {
         containerStatuses: [

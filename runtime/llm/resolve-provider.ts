@@ -20,6 +20,9 @@ type Env = Readonly<Record<string, string | undefined>>
 const nonEmpty = (value: string | undefined) =>
   value !== undefined && value.trim() !== "" ? value.trim() : undefined
 
+/** Where a sandbox finds its run's LLM gateway token when the provider names no key variable. */
+export const GATEWAY_TOKEN_ENV = "PERSTACK_GATEWAY_TOKEN"
+
 export function resolveProvider(options: {
   provider: ProviderConfig
   env: Env
@@ -60,7 +63,10 @@ export function resolveProvider(options: {
     name === "openai-compatible" && settingString("apiKeyEnv")
       ? [settingString("apiKeyEnv") ?? ""]
       : preset.keyVariables
-  const apiKey = keyVariables.map((variable) => nonEmpty(env[variable])).find((value) => value !== undefined)
+  // A provider without a key of its own (ollama) still gets the run's gateway token, when it goes through one.
+  const apiKey = [...keyVariables, GATEWAY_TOKEN_ENV]
+    .map((variable) => nonEmpty(env[variable]))
+    .find((value) => value !== undefined)
   if (apiKey === undefined && preset.keyRequired && name !== "openai-compatible") {
     throw new PerstackError(
       "provider.missingKey",

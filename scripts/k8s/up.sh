@@ -16,7 +16,7 @@ KUBECTL=$cache/kubectl
 mkdir -p "$D"
 export KUBECONFIG=$D/kubeconfig
 alive() { [ -f "$D/$1.pid" ] && kill -0 "$(cat "$D/$1.pid")" 2>/dev/null; }
-api_ready() { [ "$(curl -sk -H 'Authorization: Bearer perstack-admin-token' "https://127.0.0.1:$API_PORT/readyz" 2>/dev/null)" = ok ]; }
+api_ready() { [ "$(curl -sk -H 'Authorization: Bearer perstack-admin-token' "https://$NODE_IP:$API_PORT/readyz" 2>/dev/null)" = ok ]; }
 wait_for() { # description, tries of 0.1 s, command...
   local what=$1 tries=$2; shift 2
   for _ in $(seq 1 "$tries"); do "$@" && return 0; sleep 0.1; done
@@ -73,7 +73,7 @@ echo 'perstack-admin-token,admin,admin-uid,system:masters' >tokens.csv
 cat >kubeconfig <<KC
 apiVersion: v1
 kind: Config
-clusters: [{name: perstack-local, cluster: {server: "https://127.0.0.1:$API_PORT", certificate-authority: "$D/certs/apiserver.crt"}}]
+clusters: [{name: perstack-local, cluster: {server: "https://$NODE_IP:$API_PORT", certificate-authority: "$D/certs/apiserver.crt"}}]
 users: [{name: admin, user: {token: perstack-admin-token}}]
 contexts: [{name: perstack-local, context: {cluster: perstack-local, user: admin, namespace: $K8S_NAMESPACE}}]
 current-context: perstack-local
@@ -92,7 +92,8 @@ fi
 if ! alive apiserver; then
   mkdir -p "$D/certs"
   "$BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --bind-address=127.0.0.1 --secure-port="$API_PORT" --insecure-port=0 --cert-dir="$D/certs" \
+    --bind-address="$NODE_IP" --advertise-address="$NODE_IP" --secure-port="$API_PORT" --insecure-port=0 \
+    --cert-dir="$D/certs" \
     --token-auth-file="$D/tokens.csv" --authorization-mode=Node,RBAC \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$D/sa.pub" \
     --service-account-signing-key-file="$D/sa.key" --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=false \
@@ -102,7 +103,9 @@ if ! alive apiserver; then
   echo $! >"$D/apiserver.pid"
   wait_for kube-apiserver 600 api_ready
 fi
-# The apiserver's self-signed certificate names 127.0.0.1 and localhost: clients verify it (no skip-verify).
+# The API listens on the docker bridge, where the node's pods reach it too (the orchestrator as a Job in k8s/job:
+# pods have no kube-proxy here, so they are given this address instead of the `kubernetes` Service's). Its
+# self-signed certificate names that address: clients verify it (no skip-verify).
 
 if ! alive kcm; then
   # persistentvolume-binder binds the workspace claim; nodelifecycle lifts the kubelet's not-ready taint.
@@ -160,6 +163,8 @@ wait_for "node $NODE_NAME" 600 node_ready
 # The namespace and the workspace volume: a hostPath PersistentVolume reserved for the claim k8s/base declares.
 mkdir -p "$D/volumes/workspace"
 chmod 0755 "$D/volumes" "$D/volumes/workspace"
+# Owned by the user pods run as (PERSTACK_K8S_RUN_AS's default): hostPath volumes get no fsGroup ownership.
+chown 1000:1000 "$D/volumes/workspace"
 "$KUBECTL" apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Namespace

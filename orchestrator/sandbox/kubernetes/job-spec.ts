@@ -115,6 +115,8 @@ export function secretFor(plan: PodPlan): V1Secret {
   }
 }
 
+const REQUEST = { cpuMillis: 250, memoryBytes: 256 * 1024 ** 2 }
+
 function quantityOfBytes(bytes: number): string {
   const mib = bytes / 1024 ** 2
   return Number.isInteger(mib) ? `${mib}Mi` : String(bytes)
@@ -122,9 +124,13 @@ function quantityOfBytes(bytes: number): string {
 
 export function jobFor(plan: PodPlan): V1Job {
   const labels = runLabels(plan)
-  const limits = {
-    cpu: `${Math.max(1, Math.round(plan.limits.cpus * 1000))}m`,
-    memory: quantityOfBytes(plan.limits.memoryBytes),
+  const cpuMillis = Math.max(1, Math.round(plan.limits.cpus * 1000))
+  const limits = { cpu: `${cpuMillis}m`, memory: quantityOfBytes(plan.limits.memoryBytes) }
+  // Requests what an idle agent uses, not its ceiling: a 2-CPU limit as a request would leave a small node room
+  // for one run, and a delegate pending behind its own parent.
+  const requests = {
+    cpu: `${Math.min(cpuMillis, REQUEST.cpuMillis)}m`,
+    memory: quantityOfBytes(Math.min(plan.limits.memoryBytes, REQUEST.memoryBytes)),
   }
   const fromSecret = Object.keys(plan.env)
     .filter((key) => !POD_OWN_ENV.has(key))
@@ -190,7 +196,7 @@ export function jobFor(plan: PodPlan): V1Job {
                 // Events in ASCII: the node's log pipeline cuts long lines in pieces that must not split a character.
                 { name: "PERSTACK_EVENTS", value: "ascii" },
               ],
-              resources: { limits, requests: limits },
+              resources: { limits, requests },
               securityContext: {
                 allowPrivilegeEscalation: false,
                 privileged: false,

@@ -123,6 +123,11 @@ describe("kubernetes backend", () => {
       readOnlyRootFilesystem: true,
       capabilities: { drop: ["ALL"] },
     })
+    // Limits from the Expert's settings (here the defaults), requests what an idle agent needs.
+    expect(pod.containers[0].resources).toEqual({
+      limits: { cpu: "2000m", memory: "2048Mi" },
+      requests: { cpu: "250m", memory: "256Mi" },
+    })
     expect(pod.containers[0].env).toContainEqual({
       name: "OPENAI_API_KEY",
       valueFrom: { secretKeyRef: { name: job?.metadata.name, key: "OPENAI_API_KEY" } },
@@ -188,6 +193,14 @@ describe("kubernetes backend", () => {
     const setup = await cluster({ missingImages: ["example.org/missing:1"] }, { startPatienceMs: 300 })
     await expect(startRun(setup, [{ text: "never" }], { image: "example.org/missing:1" })).rejects.toThrow(
       /sandbox image example\.org\/missing:1 cannot be pulled.*ErrImagePull/,
+    )
+    await expect.poll(() => setup.fake.jobs.size + setup.fake.pods.size + setup.fake.secrets.size).toBe(0)
+  })
+
+  it("fails a run whose pod no node has room for, saying what to lower", async () => {
+    const setup = await cluster({ unschedulable: true }, { startPatienceMs: 300 })
+    await expect(startRun(setup, [{ text: "never" }])).rejects.toThrow(
+      /cannot be scheduled \(0\/1 nodes are available: 1 Insufficient cpu\.\): lower the Expert's .*cpus/,
     )
     await expect.poll(() => setup.fake.jobs.size + setup.fake.pods.size + setup.fake.secrets.size).toBe(0)
   })

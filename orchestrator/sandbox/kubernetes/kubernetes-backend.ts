@@ -60,7 +60,10 @@ export interface KubernetesBackendOptions {
   /** extra labels on every Job (tests label their session) */
   labels?: Readonly<Record<string, string>>
   onStderr?: (runId: string, chunk: Buffer) => void
-  /** how long a pod may stay unable to start (image pull, container creation) before its run fails (30 s) */
+  /**
+   * how long a pod may stay unable to start (unschedulable, image pull, container creation) before its run fails
+   * (default PERSTACK_K8S_START_PATIENCE, else 30 s)
+   */
   startPatienceMs?: number
 }
 
@@ -300,7 +303,7 @@ export function createKubernetesBackend(
       const sandbox = await followRun(k8s, plan, {
         remove,
         onStderr: options.onStderr,
-        startPatienceMs: options.startPatienceMs ?? 30_000,
+        startPatienceMs: options.startPatienceMs ?? (Number(env.PERSTACK_K8S_START_PATIENCE) || 30_000),
       })
       sandboxes.add(sandbox)
       void sandbox.wait().finally(() => sandboxes.delete(sandbox))
@@ -319,6 +322,9 @@ function describeStuck(phase: Extract<PodPhase, { kind: "stuck" }>, image: strin
     phase.reason === "ErrImageNeverPull"
   ) {
     return `the sandbox image ${image} cannot be pulled by the cluster's node (${phase.reason}${phase.message ? `: ${phase.message}` : ""}): push it to a registry the cluster reaches, or set PERSTACK_SANDBOX_IMAGE / [experts."<key>".sandbox] image`
+  }
+  if (phase.reason === "Unschedulable") {
+    return `the sandbox pod cannot be scheduled (${phase.message || "Unschedulable"}): lower the Expert's [experts."<key>".sandbox] cpus / memory, or give the cluster room (PERSTACK_K8S_START_PATIENCE sets how long to wait, in ms)`
   }
   return `the sandbox pod cannot start (${phase.reason}${phase.message ? `: ${phase.message}` : ""})`
 }

@@ -53,6 +53,10 @@ export function podPhase(pod: V1Pod | undefined, container: string, deleted: boo
   }
   if (deleted) return { kind: "ended", exitCode: null, reason: "PodDeleted" }
   if (status?.state?.running) return { kind: "running" }
+  const scheduled = pod.status?.conditions?.find((condition) => condition.type === "PodScheduled")
+  if (scheduled?.status === "False" && scheduled.reason === "Unschedulable") {
+    return { kind: "stuck", reason: "Unschedulable", message: scheduled.message ?? "" }
+  }
   const waiting = status?.state?.waiting
   if (waiting?.reason && STUCK.has(waiting.reason)) {
     return { kind: "stuck", reason: waiting.reason, message: waiting.message ?? "" }
