@@ -17,10 +17,19 @@ interface MountPoint {
   source: string
 }
 
-/** Container ids in /proc/self/mountinfo: Docker mounts /etc/hostname and friends from .../containers/<id>/. */
+/**
+ * Container ids in a mountinfo text: Docker mounts a container's own /etc/hostname, /etc/hosts and
+ * /etc/resolv.conf from .../containers/<id>/. Only those mount points count: on a host, other containers' paths
+ * show up too (a pod's shareable /dev/shm is mounted from .../containers/<id>/mounts/shm in the host's namespace).
+ */
+export function containerIdsInMountinfo(info: string): string[] {
+  const own =
+    /\/containers\/([0-9a-f]{64})\/(?:hostname|hosts|resolv\.conf) \/etc\/(?:hostname|hosts|resolv\.conf) /g
+  return [...new Set([...info.matchAll(own)].map((match) => match[1] ?? ""))]
+}
+
 async function ownContainerCandidates(): Promise<string[]> {
-  const info = await readFile("/proc/self/mountinfo", "utf8").catch(() => "")
-  return [...new Set([...info.matchAll(/\/containers\/([0-9a-f]{64})\//g)].map((match) => match[1] ?? ""))]
+  return containerIdsInMountinfo(await readFile("/proc/self/mountinfo", "utf8").catch(() => ""))
 }
 
 export async function detectHostPaths(docker: Docker): Promise<HostPaths> {
