@@ -296,9 +296,21 @@ describe("docker backend", () => {
       },
     })
     await leftover.start()
+    // And its locked-down network, which goes after the containers (none may be attached).
+    const leftoverNetwork = await docker.createNetwork({
+      Name: `perstack-egress-leftover-${SESSION.slice(0, 8)}`,
+      Internal: true,
+      Labels: {
+        [LABEL.managed]: "0.1.0",
+        [LABEL.job]: "job-test",
+        [LABEL.owner]: "a-crashed-orchestrator",
+        [SESSION_LABEL]: SESSION,
+      },
+    })
     await using run = await startRun([{ text: "fresh start" }], { backend: dockerBackend() })
     await run.finish()
     await expect(leftover.inspect()).rejects.toMatchObject({ statusCode: 404 })
+    await expect(leftoverNetwork.inspect()).rejects.toMatchObject({ statusCode: 404 })
   })
 })
 

@@ -83,6 +83,41 @@ describe("perstack gc", () => {
     expect(await names()).toEqual([])
   })
 
+  it("removes a job's locked-down network once its orchestrator is gone, and leaves a live one's", async () => {
+    const network = (name: string, owner: Record<string, string>) =>
+      docker.createNetwork({
+        Name: `${job}-${name}`,
+        Internal: true,
+        Labels: {
+          [LABEL.managed]: "0.1.0",
+          [LABEL.job]: job,
+          [LABEL.egress]: `${job}-${name}`,
+          [LABEL.owner]: `owner-of-${name}`,
+          [SESSION_LABEL]: SESSION,
+          ...owner,
+        },
+      })
+    await network("net-dead", { [LABEL.ownerHost]: hostname(), [LABEL.ownerPid]: String(deadPid()) })
+    await network("net-alive", { [LABEL.ownerHost]: hostname(), [LABEL.ownerPid]: String(process.pid) })
+    const networkNames = async () =>
+      (
+        await docker.listNetworks({
+          filters: { label: [`${SESSION_LABEL}=${SESSION}`, `${LABEL.job}=${job}`] },
+        })
+      )
+        .map((info) => info.Name)
+        .sort()
+
+    const first = await gc()
+    expect(first.stdout).toMatch(
+      new RegExp(`removed network ${job}-net-dead job ${job}: its orchestrator \\(pid \\d+\\) is gone`),
+    )
+    expect(first.stderr).toContain("1 network removed; 1 left to orchestrators that are still running")
+    expect(await networkNames()).toEqual([`${job}-net-alive`])
+    await gc("all")
+    expect(await networkNames()).toEqual([])
+  })
+
   it("says how to get an engine when none answers", async () => {
     const previous = process.env.DOCKER_HOST
     process.env.DOCKER_HOST = "unix:///nonexistent/docker.sock"

@@ -126,8 +126,11 @@ describe("docker run perstack/perstack", () => {
       ["fitness-assistant", "docker"],
     ])
     const jobId = String(started[0]?.jobId)
-    const siblings = created.filter((labels) => labels[LABEL.job] === jobId)
+    const siblings = created.filter((labels) => labels[LABEL.job] === jobId && labels[LABEL.run])
     expect(siblings).toHaveLength(3)
+    // And the job's egress relay, on its locked-down network and the orchestrator's container's (the gateway on).
+    const relays = created.filter((labels) => labels[LABEL.job] === jobId && labels[LABEL.egress])
+    expect(relays).toHaveLength(1)
     // Owned by the perstack/perstack container, which is gone now: gc would know them for orphans.
     expect(siblings.every((labels) => /^[0-9a-f]{64}$/.test(labels[LABEL.ownerContainer] ?? ""))).toBe(true)
     // The workspace path was translated to the host's: the file is on the host, owned by the workspace's owner.
@@ -137,5 +140,6 @@ describe("docker run perstack/perstack", () => {
     expect(await docker.listContainers({ all: true, filters: { label: [`${LABEL.job}=${jobId}`] } })).toEqual(
       [],
     )
+    expect(await docker.listNetworks({ filters: { label: [`${LABEL.job}=${jobId}`] } })).toEqual([])
   })
 })

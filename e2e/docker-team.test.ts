@@ -65,21 +65,22 @@ async function runTeam(replies: ExpertReplies, name: string, extraArgs: string[]
   const created: Docker.ContainerInfo["Labels"][] = []
   const createdIds: string[] = []
   const environments: Promise<string[]>[] = []
+  const networks: Promise<string>[] = []
+  // The runs' containers (the job's egress relay carries the job's label too, but no run's).
   const events = (await docker.getEvents({
-    filters: { type: ["container"], event: ["create"], label: [`${LABEL.job}=${jobId}`] },
+    filters: { type: ["container"], event: ["create"], label: [`${LABEL.job}=${jobId}`, LABEL.run] },
   })) as NodeJS.ReadableStream & { destroy(): void }
   events.on("data", (chunk: Buffer) => {
     for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) {
       const event = JSON.parse(line) as { id: string; Actor: { Attributes: Record<string, string> } }
       createdIds.push(event.id)
       created.push(event.Actor.Attributes)
-      environments.push(
-        docker
-          .getContainer(event.id)
-          .inspect()
-          .then((info) => info.Config.Env ?? [])
-          .catch(() => []),
-      )
+      const inspected = docker
+        .getContainer(event.id)
+        .inspect()
+        .catch(() => undefined)
+      environments.push(inspected.then((info) => info?.Config.Env ?? []))
+      networks.push(inspected.then((info) => info?.HostConfig.NetworkMode ?? ""))
     }
   })
   const cli = await exec(
@@ -138,7 +139,19 @@ async function runTeam(replies: ExpertReplies, name: string, extraArgs: string[]
     ),
   )
   const job = JSON.parse(await readFile(path.join(store, "job.json"), "utf8")) as { status: string }
-  return { ws, llm, jobId, cli, created, createdIds, envs: await Promise.all(environments), runs, job, store }
+  return {
+    ws,
+    llm,
+    jobId,
+    cli,
+    created,
+    createdIds,
+    envs: await Promise.all(environments),
+    networks: await Promise.all(networks),
+    runs,
+    job,
+    store,
+  }
 }
 
 /** Reads every checkpoint id mentioned by any stored event, and checks each is in checkpoints/. */
@@ -166,8 +179,19 @@ describe("the README's team on the docker backend (perstack run --sandbox docker
       const messages = messagesOf(request)
       if (!messages.some((message) => message.role === "tool")) {
         // While this runs, the trainer's runtime waits for this answer and the coordinator's for its delegates.
-        const running = await jobContainers(`team-${SESSION.slice(0, 8)}`)
-        leakChecks.push(await Promise.all(running.map((info) => inside(info.Id, LEAK_CHECK))))
+        // The runs' containers still running (not the relay, not the coordinator's first, being removed).
+        const running = (await jobContainers(`team-${SESSION.slice(0, 8)}`)).filter(
+          (info) => info.Labels[LABEL.run] !== undefined && info.State === "running",
+        )
+        const reports = await Promise.all(
+          running.map((info) => inside(info.Id, LEAK_CHECK).catch(() => undefined)),
+        )
+        // A container that ended between the listing and the exec has nothing left to check.
+        leakChecks.push(
+          reports.filter(
+            (report): report is string => report !== undefined && !report.includes("deleted state"),
+          ),
+        )
       }
       const task = text(messages.find((message) => message.role === "user")?.content)
       const file = task.includes("HIIT") ? "hiit.md" : "strength.md"
@@ -242,6 +266,9 @@ describe("the README's team on the docker backend (perstack run --sandbox docker
     for (const env of team.envs) expect(env.join("\n")).not.toContain("sk-team")
     expect(tokens.every((token) => token?.startsWith("OPENAI_COMPATIBLE_API_KEY=pgw-"))).toBe(true)
     expect(new Set(tokens).size).toBe(4)
+    // All four on the job's one locked-down network (the default with the gateway), none on the open bridge.
+    expect(new Set(team.networks).size).toBe(1)
+    expect(team.networks[0]).toMatch(/^perstack-egress-team-/)
     // From inside: no process's environment, no mounted file holds the key; the runtime's holds its token.
     const seen = leakChecks.flat()
     expect(seen.length).toBeGreaterThanOrEqual(2)

@@ -131,8 +131,11 @@ describe("docker backend with a warm pool", () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 300))
     watch.destroy()
-    // Three runs (lead, helper, lead resumed), three containers, none of them a pool's.
-    expect(created).toHaveLength(3)
+    // Three runs (lead, helper, lead resumed), three containers, none of them a pool's; and the job's egress relay
+    // (its runs are locked down to the gateway, the default with it).
+    const runs = created.filter((labels) => labels[LABEL.run] !== undefined)
+    expect(runs).toHaveLength(3)
+    expect(created.filter((labels) => labels[LABEL.egress] !== undefined)).toHaveLength(1)
     expect(created.filter((labels) => labels[LABEL.pool] !== undefined)).toEqual([])
     expect(await sessionContainers({ [LABEL.job]: "gateway-pool-job" })).toEqual([])
   })

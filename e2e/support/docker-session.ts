@@ -59,7 +59,18 @@ export async function eventuallyNone(
   }
 }
 
-/** Removes whatever this session left (a failed test must not leave containers behind). */
+/** Every network of this session (a job's locked-down network carries the backend's extra labels too). */
+export async function sessionNetworks(
+  extra: Record<string, string> = {},
+): Promise<Docker.NetworkInspectInfo[]> {
+  const label = [
+    `${SESSION_LABEL}=${SESSION}`,
+    ...Object.entries(extra).map(([key, value]) => `${key}=${value}`),
+  ]
+  return docker.listNetworks({ filters: { label } })
+}
+
+/** Removes whatever this session left (a failed test must not leave containers or networks behind). */
 export async function sweepSession(): Promise<number> {
   const leftovers = await sessionContainers()
   await Promise.all(
@@ -70,7 +81,17 @@ export async function sweepSession(): Promise<number> {
         .catch(() => {}),
     ),
   )
-  return leftovers.length
+  // After the containers: a network cannot go while one is attached.
+  const networks = await sessionNetworks()
+  await Promise.all(
+    networks.map((info) =>
+      docker
+        .getNetwork(info.Id)
+        .remove()
+        .catch(() => {}),
+    ),
+  )
+  return leftovers.length + networks.length
 }
 
 /** Every Perstack container of a job, for tests that run the CLI (which cannot take our session label). */

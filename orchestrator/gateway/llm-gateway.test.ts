@@ -1,5 +1,6 @@
 import { readdir, readFile } from "node:fs/promises"
 import http from "node:http"
+import net, { type AddressInfo } from "node:net"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { startScriptedLlmServer } from "../../runtime/testing/scripted-llm/scripted-llm-server.ts"
@@ -78,6 +79,50 @@ describe("the LLM gateway", () => {
     for (const environment of sandboxEnvironments) expect(environment).not.toContain(REAL_KEY)
     expect(JSON.stringify(result.events)).not.toContain(REAL_KEY)
     expect(await allText(ws.dir)).not.toContain(REAL_KEY)
+  })
+
+  it("listens on PERSTACK_GATEWAY_PORT when set (where NetworkPolicies name it), and refuses a bad one", async () => {
+    await using ws = await makeJobWorkspace()
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, "127.0.0.1", () => {
+        const { port: free } = probe.address() as AddressInfo
+        probe.close(() => resolve(free))
+      })
+    })
+    const seen: string[] = []
+    await using llm = await startScriptedLlmServer({
+      steps: [
+        async () => {
+          // The sandbox's request came through the gateway: something answers on the port.
+          seen.push(
+            await new Promise<string>((resolve) => {
+              const socket = net.connect(port, "127.0.0.1", () => resolve("open"))
+              socket.on("error", (error) => resolve(error.message))
+              socket.on("connect", () => socket.end())
+            }),
+          )
+          return { text: "hello" }
+        },
+      ],
+    })
+    const toml = configText(llm.url, `[experts."solo"]\ninstruction = "Answer."\n`)
+    const result = await runTestJob(ws, {
+      toml,
+      expertKey: "solo",
+      query: "hi",
+      settings: { gateway: true },
+      env: { PERSTACK_GATEWAY_PORT: String(port) },
+    })
+    expect(result.status).toBe("completed")
+    expect(seen).toEqual(["open"])
+    await expect(
+      runTestJob(ws, {
+        toml,
+        expertKey: "solo",
+        settings: { gateway: true },
+        env: { PERSTACK_GATEWAY_PORT: "80a" },
+      }),
+    ).rejects.toThrow(/PERSTACK_GATEWAY_PORT="80a": expected a port number/)
   })
 
   it("stops a job at its token budget with a clear error", async () => {

@@ -5,6 +5,7 @@ import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 import { addUsage, type Usage } from "../../runtime/protocol/usage.ts"
+import type { EgressProxy } from "../gateway/egress-proxy.ts"
 import type { LlmGateway } from "../gateway/llm-gateway.ts"
 import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.ts"
 import type { JobStore } from "../store/job-store.ts"
@@ -27,6 +28,8 @@ export interface JobContextOptions {
   onEvent?: (event: PerstackEvent, line?: string) => void | Promise<void>
   /** set when the job's LLM requests go through the gateway */
   gateway?: LlmGateway
+  /** set with the gateway when an Expert of the job has allowed domains: a locked-down sandbox's way to them */
+  egressProxy?: EgressProxy
   /** per-Expert locks for the RunSpec (from perstack.lock) */
   skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
 }

@@ -9,6 +9,8 @@ import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 import type { Status } from "../../runtime/protocol/status.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import { egressDomains } from "../gateway/domain-allowlist.ts"
+import { type EgressProxyOptions, startEgressProxy } from "../gateway/egress-proxy.ts"
 import { startLlmGateway } from "../gateway/llm-gateway.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { JobStore } from "../store/job-store.ts"
@@ -41,6 +43,8 @@ export interface RunJobOptions {
   skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
   ids?: IdGenerator
   clock?: Clock
+  /** tests only: how the egress proxy resolves names and where it may connect (a local server for the internet) */
+  egressProxy?: Pick<EgressProxyOptions, "lookup" | "ports" | "allowLoopbackForTests">
 }
 
 export interface JobResult {
@@ -51,6 +55,20 @@ export interface JobResult {
   /** the coordinator's last checkpoint */
   checkpoint?: Checkpoint
   error?: string
+}
+
+/** PERSTACK_GATEWAY_PORT, checked: a port number, or undefined when unset. */
+function gatewayPort(env: Readonly<Record<string, string | undefined>>): number | undefined {
+  const value = env.PERSTACK_GATEWAY_PORT
+  if (value === undefined || value === "") return undefined
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new PerstackError(
+      "gateway.badPort",
+      `PERSTACK_GATEWAY_PORT="${value}": expected a port number (1-65535)`,
+    )
+  }
+  return port
 }
 
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
@@ -79,15 +97,28 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const jobId = existing?.id ?? options.jobId ?? ids()
   await using lock = await store.lock(jobId)
   // Stopped when the job ends, whichever way: `await using` closes it after the lock is released.
-  await using gateway = options.settings.gateway
+  const host = options.settings.gateway ? ((await options.backend.hostAddress?.()) ?? "127.0.0.1") : undefined
+  await using gateway = host
     ? await startLlmGateway({
         provider: options.settings.provider,
         env: options.env,
-        host: (await options.backend.hostAddress?.()) ?? "127.0.0.1",
+        host,
+        // A fixed port where NetworkPolicies name it (k8s/: 8089); any free one otherwise.
+        ...(gatewayPort(options.env) !== undefined ? { port: gatewayPort(options.env) } : {}),
         ...(options.config.budget ? { budget: options.config.budget } : {}),
         ...(existing ? { initialUsage: existing.usage } : {}),
       })
     : undefined
+  // Beside the gateway, for the Experts whose skills may reach some domains from a locked-down sandbox.
+  const anyDomains = Object.values(options.config.experts).some((expert) => egressDomains(expert).length > 0)
+  await using egressProxy =
+    host && anyDomains ? await startEgressProxy({ host, ...options.egressProxy }) : undefined
+  // Disposed first, once every sandbox of the job has ended: the backend frees what it kept for the job.
+  await using _released = {
+    [Symbol.asyncDispose]: async () => {
+      await options.backend.releaseJob?.(jobId)
+    },
+  }
   const job = new JobContext({
     job: existing
       ? { ...withoutFinish(existing), status: "proceeding", maxSteps: options.settings.maxSteps }
@@ -114,6 +145,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.skillLocksFor ? { skillLocksFor: options.skillLocksFor } : {}),
     ...(gateway ? { gateway } : {}),
+    ...(egressProxy ? { egressProxy } : {}),
   })
   await store.writeJob(job.job)
   await store.ensureReserve()

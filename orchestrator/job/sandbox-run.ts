@@ -8,9 +8,10 @@ import type { Run } from "../../runtime/protocol/run.ts"
 import type { RunInput, RunSpec } from "../../runtime/protocol/run-spec.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import { egressDomains } from "../gateway/domain-allowlist.ts"
 import { readSandboxEvents } from "../intake/event-intake.ts"
 import { outputRejectedEvent } from "../intake/output-rejected.ts"
-import type { Sandbox, SandboxExit } from "../sandbox/sandbox.ts"
+import type { Sandbox, SandboxExit, SandboxServices } from "../sandbox/sandbox.ts"
 import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
 import { expertOf } from "./run-spec-factory.ts"
@@ -39,14 +40,25 @@ export async function runInSandbox(
   links: SegmentLinks,
   budget: StepBudget,
 ): Promise<SegmentResult> {
-  const { gateway } = job.options
-  // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended.
+  const { gateway, egressProxy } = job.options
+  // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended. So does
+  // it to the egress proxy, which lets it reach its Expert's allowed domains and nothing else.
   const gatewayToken = gateway?.issueToken(plainSpec.runId)
+  const domains = egressProxy ? egressDomains(expertOf(job.options.config, plainSpec.expert.key)) : []
+  const proxyToken = domains.length > 0 ? egressProxy?.issueToken(plainSpec.runId, domains) : undefined
   const spec: RunSpec = gateway ? { ...plainSpec, llmBaseUrl: gateway.url } : plainSpec
+  const services: SandboxServices | undefined = gateway
+    ? {
+        gateway: gateway.url,
+        ...(egressProxy ? { proxy: egressProxy.url } : {}),
+        ...(proxyToken !== undefined ? { proxyToken } : {}),
+      }
+    : undefined
   try {
-    return await runSegment(job, spec, links, budget, gatewayToken)
+    return await runSegment(job, spec, links, budget, { gatewayToken, services })
   } finally {
     if (gatewayToken !== undefined) gateway?.revokeToken(gatewayToken)
+    if (proxyToken !== undefined) egressProxy?.revokeToken(proxyToken)
   }
 }
 
@@ -55,7 +67,7 @@ async function runSegment(
   spec: RunSpec,
   links: SegmentLinks,
   budget: StepBudget,
-  gatewayToken: string | undefined,
+  { gatewayToken, services }: { gatewayToken: string | undefined; services: SandboxServices | undefined },
 ): Promise<SegmentResult> {
   const { store, backend, clock, ids } = job.options
   const base = { protocolVersion: PROTOCOL_VERSION, jobId: spec.jobId, runId: spec.runId }
@@ -98,6 +110,7 @@ async function runSegment(
       workspace: job.options.workspace,
       ...(gatewayToken !== undefined ? { envIsPerRun: true } : {}),
       ...(expert.sandbox ? { settings: expert.sandbox } : {}),
+      ...(services ? { services } : {}),
       labels: {
         jobId: spec.jobId,
         runId: spec.runId,

@@ -18,6 +18,20 @@ export interface SandboxStartOptions {
   envIsPerRun?: boolean
   /** the Expert's `[experts."<key>".sandbox]` table (image, limits, timeout, network); backends use what applies */
   settings?: SandboxSettings
+  /**
+   * The orchestrator's services for this run, set when its LLM requests go through the gateway. A backend that can
+   * lock a sandbox's network down does so for network = "gateway" (the default then): these are its only way out.
+   */
+  services?: SandboxServices
+}
+
+export interface SandboxServices {
+  /** the LLM gateway's base URL, on hostAddress() (the RunSpec's llmBaseUrl is the same) */
+  gateway: string
+  /** the job's egress proxy (http://host:port, on hostAddress()), when any Expert of the job has allowed domains */
+  proxy?: string
+  /** this run's proxy token, when its Expert's skills declare allowed domains */
+  proxyToken?: string
 }
 
 export type SandboxExitReason = "completed" | "crashed" | "timeout" | "cancelled" | "oomKilled"
@@ -57,4 +71,6 @@ export interface SandboxBackend {
   reap?(labels: { jobId: string; runId: string }): Promise<void>
   /** where this host's services (the LLM gateway) listen for sandboxes; loopback when absent or undefined */
   hostAddress?(): Promise<string | undefined>
+  /** frees what the backend keeps for a job across its runs (docker: its locked-down network); once its runs ended */
+  releaseJob?(jobId: string): Promise<void>
 }

@@ -52,6 +52,8 @@ export async function runTestJob(
     settings?: SettingOverrides
     backend?: LocalBackendOptions
     onEvent?: (event: PerstackEvent) => void
+    /** added to the orchestrator's environment */
+    env?: Record<string, string>
   } & Partial<Pick<RunJobOptions, "continueJob" | "signal" | "jobId">>,
 ): Promise<JobResult & { events: PerstackEvent[] }> {
   await writeFile(path.join(ws.dir, "perstack.toml"), options.toml)
@@ -72,7 +74,12 @@ export async function runTestJob(
       crashRetryBaseMs: 20,
       ...options.settings,
     }),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, OPENAI_API_KEY: "sk-test-orchestrator-key" },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      OPENAI_API_KEY: "sk-test-orchestrator-key",
+      ...options.env,
+    },
     onEvent: (event) => {
       events.push(event)
       options.onEvent?.(event)

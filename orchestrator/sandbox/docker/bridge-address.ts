@@ -44,3 +44,11 @@ export async function containerAddress(docker: Docker, id: string): Promise<stri
   const addresses = [networks.bridge, ...Object.values(networks)].map((network) => network?.IPAddress)
   return addresses.find((address) => address !== undefined && address !== "")
 }
+
+/** The network of the orchestrator's own container that containerAddress() picks: where its services are reached. */
+export async function containerNetwork(docker: Docker, id: string): Promise<string | undefined> {
+  const inspected = (await docker.getContainer(id).inspect()) as InspectedContainer
+  const networks = inspected.NetworkSettings?.Networks ?? {}
+  if (networks.bridge?.IPAddress) return "bridge"
+  return Object.entries(networks).find(([, network]) => network?.IPAddress)?.[0]
+}

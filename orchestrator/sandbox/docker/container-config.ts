@@ -16,7 +16,8 @@ export const IN_CONTAINER = {
   path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 } as const
 
-export type ContainerNetwork = "bridge" | "none"
+/** Docker's default bridge (network = "open"), no network at all, or the name of a job's locked-down network. */
+export type ContainerNetwork = "bridge" | "none" | (string & {})
 
 export interface ContainerPlan {
   image: string
@@ -119,8 +120,9 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
       MemorySwap: plan.limits.memoryBytes,
       NanoCpus: Math.round(plan.limits.cpus * 1e9),
       NetworkMode: plan.network,
-      // The host's loopback services (a local LLM server) as host.docker.internal; needs a network to mean anything.
-      ...(plan.network === "none" ? {} : { ExtraHosts: [`${HOST_ALIAS}:host-gateway`] }),
+      // The host's loopback services (a local LLM server) as host.docker.internal, on the open network only: a
+      // locked-down one cannot reach the host (its relay can), and "none" reaches nothing.
+      ...(plan.network === "bridge" ? { ExtraHosts: [`${HOST_ALIAS}:host-gateway`] } : {}),
       // The events travel over the attach stream; a log driver would only copy them to disk (and slow them down).
       LogConfig: { Type: "none", Config: {} },
       AutoRemove: false,

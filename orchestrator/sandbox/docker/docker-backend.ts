@@ -3,12 +3,13 @@ import { existsSync } from "node:fs"
 import type Docker from "dockerode"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "../sandbox.ts"
-import { bridgeAddress, containerAddress } from "./bridge-address.ts"
+import { bridgeAddress, containerAddress, containerNetwork } from "./bridge-address.ts"
 import { type ContainerPlan, containerCreateOptions, IN_CONTAINER } from "./container-config.ts"
 import { startContainerSandbox } from "./container-sandbox.ts"
 import { createDockerClient, pingDocker } from "./docker-client.ts"
-import { networkNone } from "./docker-errors.ts"
+import { networkNeedsGateway, networkNone } from "./docker-errors.ts"
 import { detectHostPaths, type HostPaths } from "./host-paths.ts"
+import { EgressRegistry, type JobEgress, lockedDownEnv, throughRelay } from "./job-egress.ts"
 import { currentOwner, LABEL, type Owner, ownerLabels } from "./labels.ts"
 import { containerLlmBaseUrl, effectiveBaseUrl } from "./llm-endpoint.ts"
 import { sweepJob } from "./orphans.ts"
@@ -26,7 +27,7 @@ export interface DockerBackendOptions {
   user?: string
   /** limits for Experts that set none (default 2 CPUs, 2 GiB, 512 processes) */
   limits?: Partial<ResourceLimits>
-  /** extra labels on every container (tests label their session) */
+  /** extra labels on every container and network (tests label their session) */
   labels?: Readonly<Record<string, string>>
   /**
    * idle containers kept ready per (image, workspace, user, limits, network); 0 turns the pool off (default). Runs
@@ -41,6 +42,19 @@ interface Ready {
   docker: Docker
   paths: HostPaths
   owner: Owner
+  egress: EgressRegistry
+}
+
+/**
+ * What a sandbox's network is: "gateway" (the default when the LLM gateway is on) locks it down to the job's
+ * services; "open" is Docker's default bridge (the default without the gateway, which has nothing to lock down
+ * to); "none" cannot reach the LLM at all and is refused, as is "gateway" without a gateway.
+ */
+function networkOf({ spec, env, settings, services }: SandboxStartOptions): "gateway" | "open" {
+  const network = settings?.network ?? (services ? "gateway" : "open")
+  if (network === "none") throw networkNone(spec.expert.key, effectiveBaseUrl(spec, env))
+  if (network === "gateway" && !services) throw networkNeedsGateway(spec.expert.key)
+  return network
 }
 
 export function createDockerBackend(options: DockerBackendOptions = {}): SandboxBackend & AsyncDisposable {
@@ -65,7 +79,16 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
       const docker = options.docker ?? (await createDockerClient())
       await pingDocker(docker)
       const paths = await detectHostPaths(docker)
-      return { docker, paths, owner: currentOwner(paths.container) }
+      const owner = currentOwner(paths.container)
+      const egress = new EgressRegistry({
+        docker,
+        image: defaultImage,
+        labels: { [LABEL.managed]: RUNTIME_VERSION, ...ownerLabels(owner), ...options.labels },
+        homeNetwork: async () =>
+          paths.container ? ((await containerNetwork(docker, paths.container)) ?? "bridge") : "bridge",
+        settled: () => Promise.all([...cleaning]).then(() => undefined),
+      })
+      return { docker, paths, owner, egress }
     })()
     // A failed connection is retried by the next run rather than remembered.
     ready.catch(() => {
@@ -76,32 +99,38 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
 
   return {
     name: "docker",
-    async start({
-      spec,
-      env: sandboxEnv,
-      workspace,
-      labels,
-      settings,
-      envIsPerRun,
-    }: SandboxStartOptions): Promise<Sandbox> {
-      if (settings?.network === "none") throw networkNone(spec.expert.key, effectiveBaseUrl(spec, sandboxEnv))
-      const { docker, paths, owner } = await connect()
+    async start(startOptions: SandboxStartOptions): Promise<Sandbox> {
+      const { spec, env: sandboxEnv, workspace, labels, settings, envIsPerRun, services } = startOptions
+      // Before anything is started or asked of the engine.
+      const network = networkOf(startOptions)
+      const { docker, paths, owner, egress } = await connect()
       const image = settings?.image ?? defaultImage
-      let checked = images.get(image)
-      if (!checked) {
-        checked = checkImage(docker, image)
-        images.set(image, checked)
-        checked.catch(() => images.delete(image))
+      const ensureImage = (name: string) => {
+        let checked = images.get(name)
+        if (!checked) {
+          checked = checkImage(docker, name)
+          images.set(name, checked)
+          checked.catch(() => images.delete(name))
+        }
+        return checked
       }
-      await checked
+      await ensureImage(image)
       let sweep = swept.get(labels.jobId)
       if (!sweep) {
         sweep = sweepJob(docker, labels.jobId, owner)
         swept.set(labels.jobId, sweep)
       }
       await sweep
+      let locked: JobEgress | undefined
+      if (network === "gateway" && services) {
+        // The relay runs the default image: it must be there even when this Expert has an image of its own.
+        await ensureImage(defaultImage)
+        locked = await egress.forJob(labels.jobId, services)
+      }
 
-      const llmBaseUrl = containerLlmBaseUrl(spec, sandboxEnv)
+      const llmBaseUrl = locked
+        ? spec.llmBaseUrl && throughRelay(spec.llmBaseUrl, locked)
+        : containerLlmBaseUrl(spec, sandboxEnv)
       const containerSpec = {
         ...spec,
         workspace: IN_CONTAINER.workspace,
@@ -111,11 +140,14 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
       const plan: Omit<ContainerPlan, "name" | "hostSpecDir" | "labels"> = {
         image,
         user: await sandboxUser(workspace, userOverride),
-        env: { ...sandboxEnv, PERSTACK_JOB_ID: labels.jobId },
+        env: {
+          ...(locked && services ? lockedDownEnv(sandboxEnv, services, locked) : sandboxEnv),
+          PERSTACK_JOB_ID: labels.jobId,
+        },
         hostWorkspace: paths.toHost(workspace),
         ...(hostCa && existsSync(hostCa) ? { hostCaBundle: paths.toHost(hostCa) } : {}),
         limits: resolveLimits(settings, defaults),
-        network: "bridge",
+        network: locked ? locked.network : "bridge",
       }
       const onStderr = options.onStderr
         ? (chunk: Buffer) => options.onStderr?.(labels.runId, chunk)
@@ -127,7 +159,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
         ...options.labels,
       }
 
-      if (poolSize > 0 && !envIsPerRun) {
+      if (poolSize > 0 && !envIsPerRun && !locked) {
         pool ??= new WarmPool({ docker, size: poolSize })
         const claim: PoolClaim = {
           plan,
@@ -180,10 +212,17 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
         return undefined
       }
     },
-    /** Removes the warm pool's idle containers, and waits for the used ones being removed. */
+    /** Removes the job's locked-down network and its relay, once the job's containers are gone. */
+    async releaseJob(jobId: string) {
+      const connected = await ready?.catch(() => undefined)
+      await connected?.egress.release(jobId)
+    },
+    /** Removes the warm pool's idle containers, waits for the used ones being removed, and frees every network. */
     async [Symbol.asyncDispose]() {
       await pool?.[Symbol.asyncDispose]()
       await Promise.all([...cleaning])
+      const connected = await ready?.catch(() => undefined)
+      await connected?.egress.releaseAll()
     },
   }
 }

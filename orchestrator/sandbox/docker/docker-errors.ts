@@ -23,10 +23,21 @@ export function imageMissing(image: string, isDefault: boolean): PerstackError {
   )
 }
 
-/** A run whose sandbox would have no network cannot reach its LLM, so it is refused before it starts. */
+/**
+ * A run whose sandbox would have no network cannot reach its LLM (the gateway included: a container without
+ * interfaces reaches nothing), so it is refused before it starts.
+ */
 export function networkNone(expertKey: string, llmUrl: string | undefined): PerstackError {
   return new PerstackError(
     "sandbox.networkNone",
-    `Expert "${expertKey}" has [experts."${expertKey}".sandbox] network = "none": its container would have no network at all, so it could not reach the LLM${llmUrl ? ` at ${llmUrl}` : ""}. Use network = "open" (or remove the setting) for this Expert`,
+    `Expert "${expertKey}" has [experts."${expertKey}".sandbox] network = "none": its container would have no network at all, so it could not reach the LLM${llmUrl ? ` at ${llmUrl}` : ""}. Use network = "gateway" (the default with the LLM gateway: the gateway and the skills' allowedDomains, nothing else) or "open" for this Expert`,
+  )
+}
+
+/** network = "gateway" means "the LLM gateway only": without the gateway there is nothing it could reach. */
+export function networkNeedsGateway(expertKey: string): PerstackError {
+  return new PerstackError(
+    "sandbox.networkNeedsGateway",
+    `Expert "${expertKey}" has [experts."${expertKey}".sandbox] network = "gateway", but this job's LLM gateway is off (--no-gateway or gateway: false), so its locked-down container could reach no LLM. Turn the gateway on, or use network = "open" for this Expert`,
   )
 }

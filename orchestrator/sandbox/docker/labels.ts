@@ -1,4 +1,5 @@
-// The labels on every container the docker backend starts: what it runs (job, run, parent run) and who owns it.
+// The labels on every container and network the docker backend creates: what it runs (job, run, parent run)
+// and who owns it.
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 
@@ -11,6 +12,8 @@ export const LABEL = {
   expert: "ai.perstack.expert",
   /** an idle warm-pool container (no run yet): the pool's key */
   pool: "ai.perstack.pool",
+  /** a job's egress relay container, and the job's locked-down network: the network's name */
+  egress: "ai.perstack.egress",
   /** the orchestrator process that owns it: a random id per process, and where to check that it still lives */
   owner: "ai.perstack.owner",
   ownerHost: "ai.perstack.owner.host",

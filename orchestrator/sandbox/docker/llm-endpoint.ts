@@ -7,6 +7,11 @@ export const HOST_ALIAS = "host.docker.internal"
 
 const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0|\[::\])$/i
 
+/** Whether a URL's hostname means "this machine" (inside a container: the container itself). */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname)
+}
+
 /** The base URL the run would use (RunSpec override, provider setting, env variable, preset), if it resolves. */
 export function effectiveBaseUrl(spec: RunSpec, env: Readonly<Record<string, string>>): string | undefined {
   try {
@@ -33,7 +38,7 @@ export function containerLlmBaseUrl(
   const url = effectiveBaseUrl(spec, env)
   if (!url) return undefined
   const parsed = new URL(url)
-  if (!LOOPBACK.test(parsed.hostname)) return undefined
+  if (!isLoopbackHost(parsed.hostname)) return undefined
   parsed.hostname = HOST_ALIAS
   return parsed.toString()
 }

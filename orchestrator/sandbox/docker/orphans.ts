@@ -1,7 +1,8 @@
-// Finds and removes Perstack's containers whose orchestrator is gone, by label: `perstack gc`, and each job's own
-// sweep of what an earlier, crashed attempt of it left behind.
+// Finds and removes Perstack's containers and networks whose orchestrator is gone, by label: `perstack gc`, and
+// each job's own sweep of what an earlier, crashed attempt of it left behind.
 import { hostname } from "node:os"
 import type Docker from "dockerode"
+import { removeNetwork } from "./egress-network.ts"
 import { LABEL, labelFilter, type Owner } from "./labels.ts"
 
 export interface ManagedContainer {
@@ -25,17 +26,18 @@ function pidAlive(pid: number): boolean {
 /** How long an ended container is left to its owner (which removes it itself) before it counts as an orphan. */
 const ENDED_GRACE_S = 60
 
-/** Whether a container's owner is provably gone, judged from its labels; unknown owners count as alive. */
-export function orphanReason(
-  info: Docker.ContainerInfo,
-  context: {
-    runningContainers: ReadonlySet<string>
-    host: string
-    now: number
-    alive: (pid: number) => boolean
-  },
+interface OwnerContext {
+  runningContainers: ReadonlySet<string>
+  host: string
+  now: number
+  alive: (pid: number) => boolean
+}
+
+/** Whether the orchestrator named by these labels is provably gone; unknown owners count as alive. */
+function ownerGoneReason(
+  labels: Readonly<Record<string, string>>,
+  context: OwnerContext,
 ): string | undefined {
-  const labels = info.Labels ?? {}
   const ownerContainer = labels[LABEL.ownerContainer]
   if (ownerContainer !== undefined) {
     if (!context.runningContainers.has(ownerContainer))
@@ -45,6 +47,13 @@ export function orphanReason(
     if (Number.isInteger(pid) && pid > 0 && !context.alive(pid))
       return `its orchestrator (pid ${pid}) is gone`
   }
+  return undefined
+}
+
+/** Whether a container's owner is provably gone, judged from its labels; unknown owners count as alive. */
+export function orphanReason(info: Docker.ContainerInfo, context: OwnerContext): string | undefined {
+  const gone = ownerGoneReason(info.Labels ?? {}, context)
+  if (gone) return gone
   if (
     info.State !== "running" &&
     info.State !== "restarting" &&
@@ -95,14 +104,57 @@ export async function removeContainer(docker: Docker, id: string): Promise<void>
     })
 }
 
+export interface ManagedNetwork {
+  id: string
+  name: string
+  labels: Record<string, string>
+  /** why it is an orphan, or undefined when its owner may still be using it */
+  orphanBecause?: string
+}
+
+/** Perstack's networks (a job's locked-down network): an orphan once its orchestrator is gone. */
+export async function listManagedNetworks(
+  docker: Docker,
+  options: { jobId?: string } = {},
+): Promise<ManagedNetwork[]> {
+  const filters = labelFilter({
+    [LABEL.managed]: true,
+    ...(options.jobId ? { [LABEL.job]: options.jobId } : {}),
+  })
+  const [mine, running] = await Promise.all([
+    docker.listNetworks({ filters }),
+    docker.listContainers({ all: false }),
+  ])
+  const context = {
+    runningContainers: new Set(running.map((info) => info.Id)),
+    host: hostname(),
+    now: Date.now(),
+    alive: pidAlive,
+  }
+  return mine.map((info) => {
+    const labels = info.Labels ?? {}
+    const reason = ownerGoneReason(labels, context)
+    return { id: info.Id, name: info.Name, labels, ...(reason ? { orphanBecause: reason } : {}) }
+  })
+}
+
+/** Removes a network; one still in use (by a container of a live orchestrator) is left, and reported. */
+export async function removeManagedNetwork(docker: Docker, id: string): Promise<void> {
+  await removeNetwork(docker, id, 3)
+}
+
 /**
- * A job holds its lock while it runs: any container of the job that this orchestrator did not start is a leftover
- * of an earlier attempt (a crash, a kill -9) and is removed before the job starts its own.
+ * A job holds its lock while it runs: any container or network of the job that this orchestrator did not make is a
+ * leftover of an earlier attempt (a crash, a kill -9) and is removed before the job starts its own.
  */
 export async function sweepJob(docker: Docker, jobId: string, owner: Owner): Promise<number> {
-  const leftovers = (await listManaged(docker, { jobId })).filter(
-    (container) => container.labels[LABEL.owner] !== owner.id,
-  )
+  const notMine = (item: { labels: Record<string, string> }) => item.labels[LABEL.owner] !== owner.id
+  const leftovers = (await listManaged(docker, { jobId })).filter(notMine)
   await Promise.all(leftovers.map((container) => removeContainer(docker, container.id)))
-  return leftovers.length
+  // After the containers: a network cannot go while one is attached.
+  const networks = (await listManagedNetworks(docker, { jobId })).filter(notMine)
+  await Promise.all(
+    networks.map((network) => removeManagedNetwork(docker, network.id).catch(() => undefined)),
+  )
+  return leftovers.length + networks.length
 }

@@ -16,9 +16,11 @@ export const sandboxSettingsSchema = z.strictObject({
   /** wall-clock limit of one run segment, in ms */
   timeout: z.number().int().positive().optional(),
   /**
-   * "gateway": only the orchestrator's LLM gateway (and skills' allowedDomains); "open": unrestricted egress;
-   * "none": no network at all, the LLM included (a container without interfaces): until the gateway reaches a
-   * sandbox without a network, the docker backend refuses to start such a run, naming this setting.
+   * "gateway" (the default with the LLM gateway, which docker has on by default): the sandbox reaches the
+   * orchestrator's LLM gateway, and through its egress proxy (HTTPS only) its skills' allowedDomains and remote
+   * skills' endpoints, nothing else; "open": unrestricted egress (the default without the gateway); "none": no
+   * network at all, the LLM included (a container without interfaces): no run works without its LLM, so the docker
+   * backend refuses to start one, naming this setting.
    */
   network: z.enum(["gateway", "open", "none"]).optional(),
 })

@@ -42,6 +42,8 @@ describe("remote skill endpoints", () => {
     ["https://[::ffff:a9fe:a9fe]/mcp", "a link-local address (cloud metadata lives there)"],
     ["https://[64:ff9b::a00:1]/mcp", "a private address"],
     ["https://[2002:c0a8:101::1]/mcp", "a private address"],
+    ["https://[::ffff:0:7f00:1]/mcp", "a loopback address"],
+    ["https://[64:ff9b:1::808:808]/mcp", "a local-use NAT64 address"],
   ])("refuses %s: %s", (endpoint, reason) => {
     const [problem] = problems(endpoint)
     expect(problem).toContain(`is ${reason}; a remote skill must be a public https endpoint`)

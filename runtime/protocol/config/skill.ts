@@ -209,8 +209,12 @@ function ipv6Reason(groups: readonly number[]): string | undefined {
   }
   // ::ffff:a.b.c.d (IPv4-mapped) and ::a.b.c.d (IPv4-compatible) reach the IPv4 address they embed.
   if (zeroPrefix && (g5 === 0xffff || g5 === 0)) return embedded(g6, g7)
+  // ::ffff:0:a.b.c.d (IPv4-translated, SIIT) does as well.
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0) return embedded(g6, g7)
   // 64:ff9b::a.b.c.d (NAT64) and 2002:aabb:ccdd:: (6to4) too.
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return embedded(g6, g7)
+  // 64:ff9b:1::/48 is NAT64 for a local network's own use: whatever it embeds, it is not the internet.
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return "a local-use NAT64 address"
   if (g0 === 0x2002) return embedded(g1, g2)
   if ((g0 & 0xfe00) === 0xfc00) return "a unique local (private) address"
   if ((g0 & 0xffc0) === 0xfe80) return "a link-local address"

@@ -18,6 +18,8 @@ export const EXEC_PASSTHROUGH_ENV: readonly string[] = [
   "https_proxy",
   "NO_PROXY",
   "no_proxy",
+  // Node's own fetch and http honour the proxy variables only when this is set (the docker backend sets it with them).
+  "NODE_USE_ENV_PROXY",
   "NODE_PATH",
   "NPM_CONFIG_PROXY",
   "NPM_CONFIG_HTTPS_PROXY",
