@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { readFile, writeFile } from "node:fs/promises"
+import { readdir, readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
@@ -36,6 +36,19 @@ async function until(check: () => Promise<boolean> | boolean, what: string) {
 const sandboxPid = (events: PerstackEvent[], expertKey: string) => {
   const started = events.findLast((event) => event.type === "sandboxStarted" && event.expertKey === expertKey)
   return started?.type === "sandboxStarted" ? Number(started.sandboxId.replace("pid:", "")) : 0
+}
+
+/** Resolves once some run's stored events hold a tool result (5 s at most). */
+async function storedResult(workspace: string): Promise<void> {
+  const jobs = path.join(workspace, "perstack/jobs")
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const files = await readdir(jobs, { recursive: true }).catch(() => [] as string[])
+    for (const file of files.filter((name) => String(name).endsWith("events.ndjson"))) {
+      const text = await readFile(path.join(jobs, String(file)), "utf8").catch(() => "")
+      if (text.includes('"type":"recordToolResult"') || text.includes('"type":"resolveToolResults"')) return
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
 
 describe("crash recovery", () => {
@@ -138,8 +151,11 @@ describe("crash recovery", () => {
       ],
       worker: [
         { toolCalls: [counted("a")] },
-        () => {
-          // The orchestrator dies while the worker waits on its second generation.
+        async () => {
+          // The orchestrator dies while the worker waits on its second generation, once it has stored the
+          // finished call's result (the runtime sends the result and this request at once: under load the
+          // orchestrator may not have written the result yet, and then the call is rightly run again).
+          await storedResult(ws.dir)
           orchestrator?.kill("SIGKILL")
           return { type: "stall" }
         },
@@ -176,7 +192,6 @@ describe("crash recovery", () => {
     const lost = runs.find((run) => run.error?.code === "orchestrator.lost")
     expect(lost?.expertKey).toBe("worker")
     // No process of the job is left running.
-    const { readdir } = await import("node:fs/promises")
     const leftovers: string[] = []
     for (const pid of (await readdir("/proc")).filter((entry) => /^\d+$/.test(entry))) {
       const environ = await readFile(`/proc/${pid}/environ`, "utf8").catch(() => "")
