@@ -6,10 +6,11 @@
 import { randomBytes } from "node:crypto"
 import { lookup as dnsLookup } from "node:dns/promises"
 import http, { type IncomingMessage, type ServerResponse } from "node:http"
-import net, { type AddressInfo, type Socket } from "node:net"
+import net, { type Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import { privateHostReason } from "../../runtime/protocol/config/skill.ts"
 import { domainAllowed, normalHost } from "./domain-allowlist.ts"
+import { listenForSandboxes } from "./listen.ts"
 
 export type EgressLookup = (hostname: string) => Promise<readonly { address: string }[]>
 
@@ -244,22 +245,7 @@ export async function startEgressProxy(options: EgressProxyOptions = {}): Promis
   const server = http.createServer(onRequest)
   server.on("connect", onConnect)
   server.on("clientError", (_error, socket) => socket.destroy())
-  const listen = (address: string) =>
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject)
-      server.listen(options.port ?? 0, address, () => {
-        server.off("error", reject)
-        resolve()
-      })
-    })
-  let host = options.host ?? "127.0.0.1"
-  await listen(host).catch(async (error: NodeJS.ErrnoException) => {
-    // As the LLM gateway: a bridge address that is not this host's (Docker Desktop, a remote engine).
-    if (error.code !== "EADDRNOTAVAIL" || host === "127.0.0.1") throw error
-    host = "127.0.0.1"
-    await listen(host)
-  })
-  const { port } = server.address() as AddressInfo
+  const { host, port } = await listenForSandboxes(server, options.host, options.port)
 
   const close = async () => {
     grants.clear()

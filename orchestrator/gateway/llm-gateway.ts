@@ -4,12 +4,12 @@
 import { randomBytes } from "node:crypto"
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http"
 import https from "node:https"
-import type { AddressInfo } from "node:net"
 import { pipeline } from "node:stream"
 import { resolveProvider } from "../../runtime/llm/resolve-provider.ts"
 import type { TokenBudget } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
+import { listenForSandboxes } from "./listen.ts"
 import { budgetSpent } from "./token-budget.ts"
 import { UsageTap } from "./usage-tap.ts"
 
@@ -218,23 +218,7 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
 
   const server = http.createServer(handle)
   server.keepAliveTimeout = 30_000
-  const listen = (host: string) =>
-    new Promise<void>((resolve, reject) => {
-      server.once("error", reject)
-      server.listen(options.port ?? 0, host, () => {
-        server.off("error", reject)
-        resolve()
-      })
-    })
-  let host = options.host ?? "127.0.0.1"
-  await listen(host).catch(async (error: NodeJS.ErrnoException) => {
-    // A bridge address that is not this host's (Docker Desktop, a remote engine): those forward
-    // host.docker.internal (what the docker backend makes of loopback) to the host's loopback.
-    if (error.code !== "EADDRNOTAVAIL" || host === "127.0.0.1") throw error
-    host = "127.0.0.1"
-    await listen(host)
-  })
-  const { port } = server.address() as AddressInfo
+  const { host, port } = await listenForSandboxes(server, options.host, options.port)
 
   const close = async () => {
     grants.clear()
