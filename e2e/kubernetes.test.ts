@@ -2,7 +2,7 @@
 // and TTL controllers, kube-scheduler and a kubelet running pods as containers of the sandbox image on the local
 // Docker engine), talking to the API as k8s/base's ServiceAccount: the backend contract, then the README's team
 // through the CLI with --sandbox kubernetes, then a delegate pod killed mid-run.
-import { execFile } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { readdir, readFile, rm, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { promisify } from "node:util"
@@ -11,7 +11,7 @@ import { parse } from "yaml"
 import { describeBackendContract } from "../orchestrator/sandbox/backend-contract.ts"
 import { createKubernetesBackend } from "../orchestrator/sandbox/kubernetes/kubernetes-backend.ts"
 import { checkManifest } from "../orchestrator/sandbox/kubernetes/openapi-check.ts"
-import { type ExpertReplies, startExpertScript } from "../orchestrator/testing/expert-script.ts"
+import { type ExpertReplies, lastInput, startExpertScript } from "../orchestrator/testing/expert-script.ts"
 import { docker, ensureImages } from "./support/docker-session.ts"
 import { type Cluster, clusterUnavailable, startCluster } from "./support/k8s-cluster.ts"
 
@@ -116,13 +116,10 @@ type Run = {
   sandbox: { backend: string; id: string }
 }
 
-async function runTeam(replies: ExpertReplies, extraArgs: string[] = []) {
-  const ws = await cluster.workspace()
-  const llm = await startExpertScript(replies, { apiKey: "sk-k8s-team" })
-  const jobId = `k8s-${Date.now().toString(36)}`
-  const cli = await exec(
-    process.execPath,
-    [
+/** `perstack run` of the README's team with --sandbox kubernetes, as the ServiceAccount: argv and environment. */
+function teamCli(ws: string, llmUrl: string, jobId: string, extraArgs: string[]) {
+  return {
+    args: [
       path.join(repo, "dist/perstack.js"),
       "run",
       "fitness-assistant",
@@ -130,7 +127,7 @@ async function runTeam(replies: ExpertReplies, extraArgs: string[] = []) {
       "--config",
       path.join(repo, "examples/fitness-assistant/perstack.toml"),
       "--workspace",
-      ws.dir,
+      ws,
       "--sandbox",
       "kubernetes",
       "--provider",
@@ -145,28 +142,39 @@ async function runTeam(replies: ExpertReplies, extraArgs: string[] = []) {
       jobId,
       ...extraArgs,
     ],
-    {
-      env: {
-        PATH: process.env.PATH ?? "",
-        HOME: process.env.HOME ?? "",
-        KUBECONFIG: cluster.kubeconfigFile,
-        PERSTACK_K8S_NAMESPACE: "perstack",
-        PERSTACK_K8S_WORKSPACE_CLAIM: "perstack-workspace",
-        PERSTACK_K8S_CLAIM_MOUNT: cluster.env.PERSTACK_K8S_CLAIM_MOUNT as string,
-        PERSTACK_GATEWAY_HOST: cluster.env.PERSTACK_GATEWAY_HOST as string,
-        // On the host's loopback: pods reach it only through the orchestrator's gateway.
-        OPENAI_COMPATIBLE_BASE_URL: llm.url,
-        OPENAI_COMPATIBLE_API_KEY: "sk-k8s-team",
-      },
-      maxBuffer: 64 * 1024 * 1024,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "",
+      KUBECONFIG: cluster.kubeconfigFile,
+      PERSTACK_K8S_NAMESPACE: "perstack",
+      PERSTACK_K8S_WORKSPACE_CLAIM: "perstack-workspace",
+      PERSTACK_K8S_CLAIM_MOUNT: cluster.env.PERSTACK_K8S_CLAIM_MOUNT as string,
+      PERSTACK_GATEWAY_HOST: cluster.env.PERSTACK_GATEWAY_HOST as string,
+      // On the host's loopback: pods reach it only through the orchestrator's gateway.
+      OPENAI_COMPATIBLE_BASE_URL: llmUrl,
+      OPENAI_COMPATIBLE_API_KEY: "sk-k8s-team",
     },
-  ).catch((error: { stdout?: string; stderr?: string; code?: number }) => error)
-  const store = path.join(ws.dir, "perstack/jobs", jobId)
-  const runs = await Promise.all(
+  }
+}
+
+async function readRuns(store: string): Promise<Run[]> {
+  return Promise.all(
     (await readdir(path.join(store, "runs"))).map(
       async (runId) => JSON.parse(await readFile(path.join(store, "runs", runId, "run.json"), "utf8")) as Run,
     ),
   )
+}
+
+async function runTeam(replies: ExpertReplies, extraArgs: string[] = []) {
+  const ws = await cluster.workspace()
+  const llm = await startExpertScript(replies, { apiKey: "sk-k8s-team" })
+  const jobId = `k8s-${Date.now().toString(36)}`
+  const { args, env } = teamCli(ws.dir, llm.url, jobId, extraArgs)
+  const cli = await exec(process.execPath, args, { env, maxBuffer: 64 * 1024 * 1024 }).catch(
+    (error: { stdout?: string; stderr?: string; code?: number }) => error,
+  )
+  const store = path.join(ws.dir, "perstack/jobs", jobId)
+  const runs = await readRuns(store)
   const job = JSON.parse(await readFile(path.join(store, "job.json"), "utf8")) as { status: string }
   return {
     ws,
@@ -263,6 +271,82 @@ describe.skipIf(unavailable)(
     })
   },
 )
+
+describe.skipIf(unavailable)("crash recovery on Kubernetes", () => {
+  it("after kill -9 of perstack run, --continue-job deletes the Jobs it left and finishes the job", async () => {
+    await using ws = await cluster.workspace()
+    let orchestrator: ChildProcess | undefined
+    let workerPods = ""
+    await using llm = await startExpertScript(
+      {
+        "fitness-assistant": [
+          {
+            toolCalls: [
+              { name: "delegate__pro-trainer", arguments: { query: "A strength menu, into menu.md" } },
+            ],
+          },
+          (request) => ({
+            text: `Done: ${lastInput(request)}`,
+            toolCalls: [{ name: "attemptCompletion", arguments: {} }],
+          }),
+        ],
+        "pro-trainer": [
+          {
+            toolCalls: [
+              { name: "writeTextFile", arguments: { path: "menu.md", text: "goblet squats 4x8\n" } },
+            ],
+          },
+          async () => {
+            // The orchestrator dies while the delegate's pod waits on its second answer.
+            workerPods = await cluster.kubectl(
+              "-n",
+              "perstack",
+              "get",
+              "pods",
+              "-l",
+              "app.kubernetes.io/managed-by=perstack",
+              "-o",
+              "name",
+            )
+            orchestrator?.kill("SIGKILL")
+            return { type: "stall" }
+          },
+          { text: "Written to menu.md." },
+        ],
+      },
+      { apiKey: "sk-k8s-team" },
+    ).then((server) => Object.assign(server, { [Symbol.asyncDispose]: () => server.close() }))
+    const jobId = `k8s-crash-${Date.now().toString(36)}`
+    const first = teamCli(ws.dir, llm.url, jobId, [])
+    orchestrator = spawn(process.execPath, first.args, { env: first.env, stdio: "ignore" })
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+      orchestrator?.on("exit", (_, killed) => resolve(killed)),
+    )
+    expect(signal).toBe("SIGKILL")
+    // What the dead orchestrator left: the delegate's pod, still running (the coordinator's ended at the delegation).
+    expect(workerPods.split("\n").filter(Boolean)).toHaveLength(1)
+
+    const again = teamCli(ws.dir, llm.url, jobId, ["--continue-job", jobId])
+    // No query: the job goes on from where it was, rather than taking a new turn.
+    const resume = again.args.filter(
+      (arg, index) =>
+        arg !== "Start today's session" && arg !== "--job-id" && again.args[index - 1] !== "--job-id",
+    )
+    const cli = await exec(process.execPath, resume, { env: again.env, maxBuffer: 64 * 1024 * 1024 }).catch(
+      (error: { stdout?: string; stderr?: string; code?: number }) => error,
+    )
+    const store = path.join(ws.dir, "perstack/jobs", jobId)
+    const runs = await readRuns(store)
+    expect(cli.stderr, JSON.stringify(runs.map((run) => [run.expertKey, run.status, run.error]))).toContain(
+      "completed after",
+    )
+    // The delegate's lost run is closed, then resumed in a new Job that finishes it; its stalled pod was deleted.
+    expect(runs.find((run) => run.error?.code === "orchestrator.lost")?.expertKey).toBe("pro-trainer")
+    expect(await readFile(path.join(ws.dir, "menu.md"), "utf8")).toBe("goblet squats 4x8\n")
+    expect(llm.unused()).toEqual({ "fitness-assistant": 0, "pro-trainer": 0 })
+    await eventuallyClean()
+  })
+})
 
 describe.skipIf(unavailable)("the orchestrator itself as a Job per query (k8s/job/job.yaml)", () => {
   it("runs perstack run in the perstack/perstack image as the ServiceAccount, its Experts as Jobs of their own", async () => {
