@@ -125,6 +125,37 @@ describe("the LLM gateway", () => {
     ).rejects.toThrow(/PERSTACK_GATEWAY_PORT="80a": expected a port number/)
   })
 
+  it("answers a run's acknowledgement poll once the event is stored, and 410 once the run has ended", async () => {
+    await using gateway = await startLlmGateway({ provider: PROVIDER, env: { OPENAI_API_KEY: REAL_KEY } })
+    const token = gateway.issueToken("run-1")
+    const base = gateway.url.replace(/\/v1$/, "")
+    const ask = (eventId: string, as = token) =>
+      new Promise<number>((resolve, reject) => {
+        http
+          .get(
+            `${base}/perstack/acks/${eventId}`,
+            { headers: { authorization: `Bearer ${as}` } },
+            (response) => {
+              response.resume()
+              resolve(response.statusCode ?? 0)
+            },
+          )
+          .once("error", reject)
+      })
+    const waiting = ask("ev-1")
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    gateway.acknowledge(token, "ev-1")
+    expect(await waiting).toBe(200)
+    // Stored before it was asked: at once.
+    gateway.acknowledge(token, "ev-2")
+    expect(await ask("ev-2")).toBe(200)
+    expect(await ask("ev-1", "pgw-unknown")).toBe(401)
+    const orphan = ask("ev-3")
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    gateway.revokeToken(token)
+    expect(await orphan).toBe(410)
+  })
+
   it("stops a job at its token budget with a clear error", async () => {
     await using ws = await makeJobWorkspace()
     await using llm = await startExpertScript({

@@ -19,6 +19,11 @@ export interface LlmGateway {
   /** a fresh token, valid for this run until revoked */
   issueToken(runId: string): string
   revokeToken(token: string): void
+  /**
+   * Tells the run holding `token` that the event is stored: its runtime, with no stdin to hear it on (a Kubernetes
+   * pod), asks GET /perstack/acks/<eventId> before it runs the event's tool calls.
+   */
+  acknowledge(token: string, eventId: string): void
   /** tokens the run's requests reported, summed */
   runUsage(runId: string): Usage
   /** the whole job's tokens (including what it had spent before this process) */
@@ -93,6 +98,16 @@ export function rateLimitPauseMs(headers: IncomingMessage["headers"], now = Date
   return Math.min(Math.max(pause, 0), 60_000)
 }
 
+/** Where a run's runtime long-polls for the acknowledgement of a stored event (see LlmGateway.acknowledge). */
+export const ACK_PATH = "/perstack/acks/"
+/** A long poll answers 204 after this long without the acknowledgement; the runtime asks again. */
+const ACK_POLL_MS = 20_000
+
+interface RunAcks {
+  done: Set<string>
+  waiting: Map<string, Set<(status: number) => void>>
+}
+
 function bearer(header: string | undefined): string | undefined {
   return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined
 }
@@ -123,8 +138,48 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     budgetError ??= budgetSpent(options.budget, usage)
   }
 
+  const acks = new Map<string, RunAcks>()
+
+  /** GET /perstack/acks/<eventId>: 200 once the event is stored, 204 to ask again, 410 once the run has ended. */
+  function answerAck(request: IncomingMessage, response: ServerResponse, eventId: string): void {
+    request.resume()
+    const token = bearer(request.headers.authorization)
+    const run = token === undefined ? undefined : acks.get(token)
+    if (!run) {
+      sendError(response, 401, "gateway.invalidToken", "the gateway token is unknown, or its run has ended")
+      return
+    }
+    const reply = (status: number) => {
+      if (response.headersSent) return
+      response.writeHead(status, { "content-type": "application/json" })
+      response.end(status === 200 ? JSON.stringify({ ack: eventId }) : "")
+    }
+    if (run.done.has(eventId)) {
+      reply(200)
+      return
+    }
+    const waiters = run.waiting.get(eventId) ?? new Set()
+    run.waiting.set(eventId, waiters)
+    const answer = (status: number) => {
+      clearTimeout(timer)
+      waiters.delete(answer)
+      reply(status)
+    }
+    const timer = setTimeout(() => answer(204), ACK_POLL_MS)
+    waiters.add(answer)
+    response.once("close", () => {
+      clearTimeout(timer)
+      waiters.delete(answer)
+    })
+  }
+
   function handle(request: IncomingMessage, response: ServerResponse): void {
-    const route = ROUTES[(request.url ?? "/").split("?")[0] ?? "/"]
+    const path = (request.url ?? "/").split("?")[0] ?? "/"
+    if (path.startsWith(ACK_PATH) && request.method === "GET") {
+      answerAck(request, response, decodeURIComponent(path.slice(ACK_PATH.length)))
+      return
+    }
+    const route = ROUTES[path]
     if (!route || route.method !== request.method) {
       request.resume()
       sendError(
@@ -233,10 +288,22 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     issueToken(runId) {
       const token = `pgw-${randomBytes(32).toString("base64url")}`
       grants.set(token, runId)
+      acks.set(token, { done: new Set(), waiting: new Map() })
       return token
     },
     revokeToken(token) {
       grants.delete(token)
+      const run = acks.get(token)
+      acks.delete(token)
+      // A runtime still waiting hears that its run is over.
+      for (const waiters of run?.waiting.values() ?? []) for (const answer of [...waiters]) answer(410)
+    },
+    acknowledge(token, eventId) {
+      const run = acks.get(token)
+      if (!run) return
+      run.done.add(eventId)
+      for (const answer of [...(run.waiting.get(eventId) ?? [])]) answer(200)
+      run.waiting.delete(eventId)
     },
     runUsage: (runId) => perRun.get(runId) ?? emptyUsage(),
     get usage() {

@@ -189,6 +189,8 @@ async function runSegment(
         // Stored (in the OS, so it survives this process dying) before the sandbox may run the calls.
         await log.flush()
         sandbox.acknowledge?.(event.id)
+        // And through the gateway, for a sandbox with no way back in (a Kubernetes pod polls it).
+        if (gatewayToken !== undefined) job.options.gateway?.acknowledge(gatewayToken, event.id)
       }
       if (event.type === "continueToNextStep") await job.stepFinished(event.step.usage, budget)
       if (isTerminalEvent(event)) {

@@ -5,6 +5,7 @@ import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import { AckChannel } from "./ack-channel.ts"
+import { HttpAckChannel } from "./http-ack-channel.ts"
 import { createNdjsonWriter } from "./ndjson-writer.ts"
 import { writeProcessStats } from "./process-stats.ts"
 import { readRunSpec } from "./read-run-spec.ts"
@@ -34,8 +35,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   process.once("SIGTERM", stop)
   process.once("SIGINT", stop)
-  let acks: AckChannel | undefined
-  // PERSTACK_ACK=stdin: the orchestrator acknowledges each stored tool call on stdin (see ack-channel.ts).
+  let acks: AckChannel | HttpAckChannel | undefined
+  // PERSTACK_ACK=stdin: the orchestrator acknowledges each stored tool call on stdin (see ack-channel.ts);
+  // PERSTACK_ACK=http: through its LLM gateway, asked with the run's token (see http-ack-channel.ts).
   const acknowledged = process.env.PERSTACK_ACK === "stdin"
   try {
     const spec = await readRunSpec({ file: argv[0], stdin: process.stdin, firstLineOnly: acknowledged })
@@ -45,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       env: process.env,
       baseUrlOverride: spec.llmBaseUrl,
     })
+    if (process.env.PERSTACK_ACK === "http") acks = new HttpAckChannel(provider.baseUrl, provider.apiKey)
     const llm = createLlmClient({
       provider,
       model: spec.model,

@@ -49,6 +49,11 @@ export interface PodPlan {
   gid: number
   /** kept after the Job ends, in case the orchestrator could not delete it (it reads the end long before) */
   ttlSecondsAfterFinished: number
+  /**
+   * the run's LLM requests go through the orchestrator's gateway: the runtime asks it for the acknowledgement of
+   * each stored tool call (a pod has no stdin from the orchestrator)
+   */
+  ackOverHttp?: boolean
   /** podFailurePolicy needs Kubernetes 1.26+; older servers drop it silently */
   podFailurePolicy: boolean
   serviceAccountName?: string
@@ -195,6 +200,7 @@ export function jobFor(plan: PodPlan): V1Job {
                 { name: "PERSTACK_RUN_ID", value: plan.labels.runId },
                 // Events in ASCII: the node's log pipeline cuts long lines in pieces that must not split a character.
                 { name: "PERSTACK_EVENTS", value: "ascii" },
+                ...(plan.ackOverHttp ? [{ name: "PERSTACK_ACK", value: "http" }] : []),
               ],
               resources: { limits, requests },
               securityContext: {

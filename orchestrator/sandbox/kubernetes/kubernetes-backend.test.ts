@@ -1,6 +1,6 @@
 // The kubernetes backend against an in-process API server (client-node's real HTTP code, a simulated node running
 // the real runtime): the backend contract, then what is Kubernetes' own.
-import { mkdir, mkdtemp, rm } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { BatchV1Api, KubeConfig } from "@kubernetes/client-node"
@@ -11,6 +11,7 @@ import {
   type ScriptedStep,
   startScriptedLlmServer,
 } from "../../../runtime/testing/scripted-llm/scripted-llm-server.ts"
+import { startLlmGateway } from "../../gateway/llm-gateway.ts"
 import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../../testing/fake-kube-apiserver.ts"
 import { describeBackendContract } from "../backend-contract.ts"
 import type { Sandbox } from "../sandbox.ts"
@@ -175,6 +176,50 @@ describe("kubernetes backend", () => {
     expect(dropping.fake.logResumes).toBeGreaterThanOrEqual(1)
     expect(seen.map((event) => event.type)).toEqual(expected)
     expect(new Set(seen.map((event) => event.id)).size).toBe(seen.length)
+  })
+
+  it("through the gateway, runs a tool call only once the orchestrator acknowledges it was stored", async () => {
+    const setup = await cluster()
+    await using ws = await workspace()
+    await using llm = await startScriptedLlmServer({
+      steps: [
+        { toolCalls: [{ name: "writeTextFile", arguments: { path: "done.txt", text: "ran" } }] },
+        { text: "done" },
+      ],
+      host: "127.0.0.1",
+    })
+    await using gateway = await startLlmGateway({
+      provider: { providerName: "openai", setting: { baseUrl: llm.url } },
+      env: { OPENAI_API_KEY: "sk-real" },
+    })
+    const token = gateway.issueToken("run-ack")
+    const spec = {
+      ...buildRunSpec({ workspace: ws.dir, llmUrl: gateway.url, runId: "run-ack" }),
+      llmBaseUrl: gateway.url,
+    }
+    const sandbox = await setup.backend.start({
+      spec,
+      env: { OPENAI_API_KEY: token },
+      workspace: ws.dir,
+      labels: { jobId: spec.jobId, runId: spec.runId },
+      services: { gateway: gateway.url },
+    })
+    const job = [...setup.fake.jobs.values()][0]
+    expect(job?.spec.template.spec.containers[0].env).toContainEqual({ name: "PERSTACK_ACK", value: "http" })
+    let written: string | undefined
+    for await (const chunk of sandbox.stdout) {
+      for (const line of Buffer.from(chunk).toString("utf8").split("\n").filter(Boolean)) {
+        const event = sandboxEventSchema.parse(JSON.parse(line))
+        if (event.type !== "callTools") continue
+        // Not stored yet, so not run: the runtime waits on the gateway.
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        written = await readFile(path.join(ws.dir, "done.txt"), "utf8").catch(() => undefined)
+        gateway.acknowledge(token, event.id)
+      }
+    }
+    expect(written).toBeUndefined()
+    expect(await sandbox.wait()).toMatchObject({ reason: "completed" })
+    expect(await readFile(path.join(ws.dir, "done.txt"), "utf8")).toBe("ran")
   })
 
   it("ends a run past its timeout by the Job's deadline, as a timeout", async () => {

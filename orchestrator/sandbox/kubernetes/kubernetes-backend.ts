@@ -262,6 +262,8 @@ export function createKubernetesBackend(
         ...runAs,
         ttlSecondsAfterFinished: options.ttlSecondsAfterFinished ?? 600,
         podFailurePolicy: k8s.podFailurePolicy,
+        // Through the gateway, tool calls run only once the orchestrator has stored them, as on the other backends.
+        ...(start.services?.gateway ? { ackOverHttp: true } : {}),
         ...(options.serviceAccountName ? { serviceAccountName: options.serviceAccountName } : {}),
       }
       const secret = secretFor(plan)
