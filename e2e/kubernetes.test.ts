@@ -3,11 +3,12 @@
 // Docker engine), talking to the API as k8s/base's ServiceAccount: the backend contract, then the README's team
 // through the CLI with --sandbox kubernetes, then a delegate pod killed mid-run.
 import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { createHash } from "node:crypto"
 import { readdir, readFile, rm, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { parse } from "yaml"
+import { parse, parseAllDocuments } from "yaml"
 import { describeBackendContract } from "../orchestrator/sandbox/backend-contract.ts"
 import { createKubernetesBackend } from "../orchestrator/sandbox/kubernetes/kubernetes-backend.ts"
 import { checkManifest } from "../orchestrator/sandbox/kubernetes/openapi-check.ts"
@@ -474,6 +475,143 @@ describe.skipIf(unavailable)("the orchestrator itself as a Job per query (k8s/jo
 async function kubeServer(): Promise<string> {
   return cluster.kubeConfig.getCurrentCluster()?.server ?? ""
 }
+
+describe.skipIf(unavailable)("perstack serve as k8s/serve's Deployment", () => {
+  it("takes a job over HTTP and runs its Experts as Jobs, each job's workspace in the jobs claim", async () => {
+    await ensureImages("all")
+    const nodeIp = cluster.env.PERSTACK_GATEWAY_HOST as string
+    await using llm = await startExpertScript(
+      {
+        "fitness-assistant": [
+          {
+            toolCalls: [
+              { name: "delegate__pro-trainer", arguments: { query: "A strength menu, into menu.md" } },
+            ],
+          },
+          { text: "Plan ready: see menu.md.", toolCalls: [{ name: "attemptCompletion", arguments: {} }] },
+        ],
+        "pro-trainer": [
+          {
+            toolCalls: [
+              { name: "writeTextFile", arguments: { path: "menu.md", text: "goblet squats 4x8\n" } },
+            ],
+          },
+          { text: "Written to menu.md." },
+        ],
+      },
+      { host: nodeIp },
+    ).then((server) => Object.assign(server, { [Symbol.asyncDispose]: () => server.close() }))
+    const apiKey = `psk-${Date.now().toString(36)}`
+    const scratch = await cluster.workspace()
+    const toml = path.join(scratch.dir, "perstack.toml")
+    const keys = path.join(scratch.dir, "keys.jsonl")
+    await writeFile(
+      toml,
+      `model = "scripted"\nreasoningBudget = "none"\n[provider]\nproviderName = "ollama"\nsetting = { baseUrl = "${llm.url}" }\n\n${await readFile(path.join(repo, "examples/fitness-assistant/perstack.toml"), "utf8")}`,
+    )
+    await writeFile(
+      keys,
+      `${JSON.stringify({ name: "e2e", sha256: createHash("sha256").update(apiKey).digest("hex") })}\n`,
+    )
+    // k8s/serve's own files (base/ is applied already; kubectl 1.20's kustomize cannot read a directory resource),
+    // with the test cluster's API address (no kube-proxy here).
+    const kustomization = parse(await readFile(path.join(repo, "k8s/serve/kustomization.yaml"), "utf8")) as {
+      resources: string[]
+    }
+    type Env = { name: string; value?: string }
+    type Manifest = {
+      kind: string
+      metadata: { name: string; namespace?: string }
+      spec?: { template: { spec: { containers: Array<{ env: Env[] }> } } }
+    }
+    const rendered: Manifest[] = []
+    for (const file of kustomization.resources.filter((resource) => resource.endsWith(".yaml"))) {
+      for (const document of parseAllDocuments(await readFile(path.join(repo, "k8s/serve", file), "utf8"))) {
+        const object = document.toJSON() as Manifest
+        rendered.push({ ...object, metadata: { ...object.metadata, namespace: "perstack" } })
+      }
+    }
+    const deployment = rendered.find((object) => object.kind === "Deployment")
+    deployment?.spec?.template.spec.containers[0]?.env.push(
+      { name: "KUBERNETES_SERVICE_HOST", value: nodeIp },
+      { name: "KUBERNETES_SERVICE_PORT", value: new URL(await kubeServer()).port },
+    )
+    const manifests = path.join(scratch.dir, "serve.json")
+    await writeFile(manifests, JSON.stringify({ apiVersion: "v1", kind: "List", items: rendered }))
+    // Removed afterwards: all but the claim, which (like base/'s) stays bound to the cluster's volume.
+    const removable = path.join(scratch.dir, "serve-removable.json")
+    const items = rendered.filter((object) => object.kind !== "PersistentVolumeClaim")
+    await writeFile(removable, JSON.stringify({ apiVersion: "v1", kind: "List", items }))
+    const ns = ["-n", "perstack"]
+    try {
+      await cluster.kubectl(
+        ...ns,
+        "create",
+        "configmap",
+        "perstack-config",
+        `--from-file=perstack.toml=${toml}`,
+      )
+      await cluster.kubectl(
+        ...ns,
+        "create",
+        "secret",
+        "generic",
+        "perstack-api-keys",
+        `--from-file=keys.jsonl=${keys}`,
+      )
+      await cluster.kubectl("apply", "-f", manifests)
+      await cluster.kubectl(...ns, "rollout", "status", "deployment/perstack-serve", "--timeout=120s")
+      const podIp = (
+        await cluster.kubectl(
+          ...ns,
+          "get",
+          "pods",
+          "-l",
+          "app.kubernetes.io/name=perstack-serve",
+          "-o",
+          "jsonpath={.items[0].status.podIP}",
+        )
+      ).trim()
+      const api = `http://${podIp}:8080/api/v1`
+      const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }
+      const created = (await (
+        await fetch(`${api}/jobs`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify({ expertKey: "fitness-assistant", query: "Start today's session" }),
+        })
+      ).json()) as { data: { job: { id: string } } }
+      const id = created.data.job.id
+      let job: { status: string; running: boolean } = { status: "queued", running: true }
+      for (let i = 0; i < 240 && job.running; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        job = (
+          (await (await fetch(`${api}/jobs/${id}`, { headers })).json()) as { data: { job: typeof job } }
+        ).data.job
+      }
+      expect(job).toMatchObject({ status: "completed", running: false })
+      // The job's workspace is in the jobs claim; its delegate wrote there from a pod of its own.
+      const jobsVolume = cluster.env.PERSTACK_K8S_JOBS_VOLUME as string
+      const written = await readdir(jobsVolume, { recursive: true })
+      expect(written.filter((file) => String(file).endsWith("menu.md"))).toHaveLength(1)
+      expect(llm.unused()).toEqual({ "fitness-assistant": 0, "pro-trainer": 0 })
+    } finally {
+      await cluster.kubectl("delete", "-f", removable, "--ignore-not-found", "--wait=false").catch(() => "")
+      await cluster
+        .kubectl(...ns, "delete", "configmap", "perstack-config", "--ignore-not-found")
+        .catch(() => "")
+      await cluster
+        .kubectl(...ns, "delete", "secret", "perstack-api-keys", "--ignore-not-found")
+        .catch(() => "")
+      await scratch[Symbol.asyncDispose]()
+    }
+    await expect
+      .poll(async () => (await cluster.kubectl(...ns, "get", "jobs,pods", "-o", "name")).trim(), {
+        timeout: 60_000,
+      })
+      .toBe("")
+  })
+})
 
 describe.skipIf(unavailable)("after the runs", () => {
   it("leaves no container of any pod behind on the engine (the kubelet's garbage collection removes dead ones)", async () => {

@@ -15,7 +15,12 @@ BIN=$cache/bin
 KUBECTL=$cache/kubectl
 mkdir -p "$D"
 export KUBECONFIG=$D/kubeconfig
-alive() { [ -f "$D/$1.pid" ] && kill -0 "$(cat "$D/$1.pid")" 2>/dev/null; }
+# Running, and not a zombie waiting for its parent to reap it.
+alive() {
+  local pid
+  pid=$(cat "$D/$1.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null && ! awk '{exit $3 != "Z"}' "/proc/$pid/stat" 2>/dev/null
+}
 api_ready() { [ "$(curl -sk -H 'Authorization: Bearer perstack-admin-token' "https://$NODE_IP:$API_PORT/readyz" 2>/dev/null)" = ok ]; }
 wait_for() { # description, tries of 0.1 s, command...
   local what=$1 tries=$2; shift 2
@@ -29,13 +34,14 @@ export KUBECONFIG=$D/kubeconfig
 export PERSTACK_K8S_NAMESPACE=$K8S_NAMESPACE
 export PERSTACK_K8S_WORKSPACE_CLAIM=perstack-workspace
 export PERSTACK_K8S_CLAIM_MOUNT=$D/volumes/workspace
+export PERSTACK_K8S_JOBS_VOLUME=$D/volumes/jobs
 export PERSTACK_GATEWAY_HOST=$NODE_IP
 export PERSTACK_KUBECTL=$KUBECTL
 ENV
   cat "$D/env"
 }
 
-if alive apiserver && alive kubelet && api_ready; then
+if alive etcd && alive apiserver && alive kcm && alive scheduler && alive kubelet && api_ready; then
   log "already up"
   write_env
   exit 0
@@ -108,9 +114,10 @@ fi
 # self-signed certificate names that address: clients verify it (no skip-verify).
 
 if ! alive kcm; then
-  # persistentvolume-binder binds the workspace claim; nodelifecycle lifts the kubelet's not-ready taint.
+  # persistentvolume-binder binds the claims (pvc-/pv-protection let them go); nodelifecycle lifts the kubelet's not-ready taint; deployment and
+  # replicaset run k8s/serve.
   "$BIN/kube-controller-manager" --kubeconfig="$D/kubeconfig" --leader-elect=false \
-    --controllers=job,garbagecollector,ttl-after-finished,serviceaccount,serviceaccount-token,namespace,podgc,nodelifecycle,persistentvolume-binder \
+    --controllers=job,garbagecollector,ttl-after-finished,serviceaccount,serviceaccount-token,namespace,podgc,nodelifecycle,persistentvolume-binder,pvc-protection,pv-protection,deployment,replicaset \
     --service-account-private-key-file="$D/sa.key" --root-ca-file="$D/certs/apiserver.crt" \
     --feature-gates=TTLAfterFinished=true --bind-address=127.0.0.1 --secure-port=0 --port=0 \
     >"$D/kcm.log" 2>&1 &
@@ -161,10 +168,10 @@ node_ready() {
 wait_for "node $NODE_NAME" 600 node_ready
 
 # The namespace and the workspace volume: a hostPath PersistentVolume reserved for the claim k8s/base declares.
-mkdir -p "$D/volumes/workspace"
-chmod 0755 "$D/volumes" "$D/volumes/workspace"
+mkdir -p "$D/volumes/workspace" "$D/volumes/jobs"
+chmod 0755 "$D/volumes" "$D/volumes/workspace" "$D/volumes/jobs"
 # Owned by the user pods run as (PERSTACK_K8S_RUN_AS's default): hostPath volumes get no fsGroup ownership.
-chown 1000:1000 "$D/volumes/workspace"
+chown 1000:1000 "$D/volumes/workspace" "$D/volumes/jobs"
 "$KUBECTL" apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Namespace
@@ -180,6 +187,18 @@ spec:
   storageClassName: ""
   claimRef: {namespace: $K8S_NAMESPACE, name: perstack-workspace}
   hostPath: {path: $D/volumes/workspace, type: Directory}
+---
+# k8s/serve's jobs root
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: perstack-jobs-$K8S_NAMESPACE}
+spec:
+  capacity: {storage: 20Gi}
+  accessModes: [ReadWriteMany, ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: ""
+  claimRef: {namespace: $K8S_NAMESPACE, name: perstack-jobs}
+  hostPath: {path: $D/volumes/jobs, type: Directory}
 YAML
 log "node Ready in $((($(date +%s%N) - start) / 1000000)) ms"
 write_env
