@@ -17,7 +17,7 @@ import {
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
 import { runtimeCommand } from "../docker/container-config.ts"
-import { effectiveBaseUrl } from "../docker/llm-endpoint.ts"
+import { effectiveBaseUrl, isLoopbackHost } from "../docker/llm-endpoint.ts"
 import { DEFAULT_LIMITS, type ResourceLimits, resolveLimits } from "../docker/resource-limits.ts"
 import { DEFAULT_SANDBOX_IMAGE } from "../docker/sandbox-image.ts"
 import type {
@@ -77,7 +77,6 @@ interface Connected {
 }
 
 const IN_CLUSTER_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0|\[::\])$/i
 
 function defaultNamespace(kubeConfig: KubeConfig): string {
   const fromContext = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace
@@ -200,7 +199,7 @@ export function createKubernetesBackend(
     const url = effectiveBaseUrl(options.spec, options.env)
     if (!url) return undefined
     const parsed = new URL(url)
-    if (!LOOPBACK.test(parsed.hostname)) return undefined
+    if (!isLoopbackHost(parsed.hostname)) return undefined
     if (!gatewayHost) {
       throw new PerstackError(
         "kubernetes.unreachableLlm",
