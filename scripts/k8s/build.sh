@@ -23,6 +23,8 @@ command -v etcd >/dev/null || need+=(etcd-server)
 command -v rsync >/dev/null || need+=(rsync)
 command -v openssl >/dev/null || need+=(openssl)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v patch >/dev/null || need+=(patch)
+command -v make >/dev/null || need+=(make)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   apt-get update -qq >&2

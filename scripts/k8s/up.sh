@@ -51,6 +51,8 @@ start=$(date +%s%N)
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v curl >/dev/null || need+=(curl)
+command -v unshare >/dev/null || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   apt-get update -qq >&2
@@ -139,7 +141,7 @@ if ! alive kubelet; then
   done
   # A shared bind: the tmpfs mounts the kubelet makes for Secret volumes reach the engine in the host namespace.
   mountpoint -q "$D/kubelet" || { mount --bind "$D/kubelet" "$D/kubelet"; mount --make-shared "$D/kubelet"; }
-  DOCKERD_PID=$(pgrep -xo dockerd)
+  DOCKERD_PID=$(pgrep -xo dockerd 2>/dev/null || cat /var/run/docker.pid)
   export D BIN DOCKERD_PID PAUSE_IMAGE NODE_NAME NODE_IP KUBELET_PORT KUBELET_HEALTHZ_PORT
   # In a private mount namespace: the host-wide writes the kubelet does at start (6 sysctls, dockerd's
   # oom_score_adj) land in shadow files, not in the real /proc entries.
