@@ -349,35 +349,47 @@ describe.skipIf(unavailable)("crash recovery on Kubernetes", () => {
   })
 })
 
+/**
+ * The team's script for an orchestrator running in the cluster: the coordinator delegates a menu, the trainer
+ * writes it. Listening on the docker bridge, where the orchestrator's pod reaches the host.
+ */
+async function inClusterTeamLlm(host: string) {
+  const server = await startExpertScript(
+    {
+      "fitness-assistant": [
+        {
+          toolCalls: [
+            { name: "delegate__pro-trainer", arguments: { query: "A strength menu, into menu.md" } },
+          ],
+        },
+        { text: "Plan ready: see menu.md.", toolCalls: [{ name: "attemptCompletion", arguments: {} }] },
+      ],
+      "pro-trainer": [
+        {
+          toolCalls: [{ name: "writeTextFile", arguments: { path: "menu.md", text: "goblet squats 4x8\n" } }],
+        },
+        { text: "Written to menu.md." },
+      ],
+    },
+    { host },
+  )
+  return Object.assign(server, { [Symbol.asyncDispose]: () => server.close() })
+}
+
+/** The example's perstack.toml aimed at that server: ollama's preset is the one that takes plain http off-host. */
+async function inClusterToml(llmUrl: string): Promise<string> {
+  const example = await readFile(path.join(repo, "examples/fitness-assistant/perstack.toml"), "utf8")
+  return `model = "scripted"\nreasoningBudget = "none"\n[provider]\nproviderName = "ollama"\nsetting = { baseUrl = "${llmUrl}" }\n\n${example}`
+}
+
 describe.skipIf(unavailable)("the orchestrator itself as a Job per query (k8s/job/job.yaml)", () => {
   it("runs perstack run in the perstack/perstack image as the ServiceAccount, its Experts as Jobs of their own", async () => {
     await ensureImages("all")
     const nodeIp = cluster.env.PERSTACK_GATEWAY_HOST as string
     const claim = cluster.env.PERSTACK_K8S_CLAIM_MOUNT as string
-    // The pod reaches the host on the docker bridge; ollama's preset is the one that takes a plain-http LLM there.
-    await using llm = await startExpertScript(
-      {
-        "fitness-assistant": [
-          {
-            toolCalls: [
-              { name: "delegate__pro-trainer", arguments: { query: "A strength menu, into menu.md" } },
-            ],
-          },
-          { text: "Plan ready: see menu.md.", toolCalls: [{ name: "attemptCompletion", arguments: {} }] },
-        ],
-        "pro-trainer": [
-          {
-            toolCalls: [
-              { name: "writeTextFile", arguments: { path: "menu.md", text: "goblet squats 4x8\n" } },
-            ],
-          },
-          { text: "Written to menu.md." },
-        ],
-      },
-      { host: nodeIp },
-    ).then((server) => Object.assign(server, { [Symbol.asyncDispose]: () => server.close() }))
+    await using llm = await inClusterTeamLlm(nodeIp)
     const name = `perstack-query-${Date.now().toString(36)}`
-    const toml = `model = "scripted"\nreasoningBudget = "none"\n[provider]\nproviderName = "ollama"\nsetting = { baseUrl = "${llm.url}" }\n\n${await readFile(path.join(repo, "examples/fitness-assistant/perstack.toml"), "utf8")}`
+    const toml = await inClusterToml(llm.url)
     const tomlFile = path.join(claim, `.${name}.toml`)
     await writeFile(tomlFile, toml)
     const job = parse(await readFile(path.join(repo, "k8s/job/job.yaml"), "utf8")) as {
@@ -480,35 +492,12 @@ describe.skipIf(unavailable)("perstack serve as k8s/serve's Deployment", () => {
   it("takes a job over HTTP and runs its Experts as Jobs, each job's workspace in the jobs claim", async () => {
     await ensureImages("all")
     const nodeIp = cluster.env.PERSTACK_GATEWAY_HOST as string
-    await using llm = await startExpertScript(
-      {
-        "fitness-assistant": [
-          {
-            toolCalls: [
-              { name: "delegate__pro-trainer", arguments: { query: "A strength menu, into menu.md" } },
-            ],
-          },
-          { text: "Plan ready: see menu.md.", toolCalls: [{ name: "attemptCompletion", arguments: {} }] },
-        ],
-        "pro-trainer": [
-          {
-            toolCalls: [
-              { name: "writeTextFile", arguments: { path: "menu.md", text: "goblet squats 4x8\n" } },
-            ],
-          },
-          { text: "Written to menu.md." },
-        ],
-      },
-      { host: nodeIp },
-    ).then((server) => Object.assign(server, { [Symbol.asyncDispose]: () => server.close() }))
+    await using llm = await inClusterTeamLlm(nodeIp)
     const apiKey = `psk-${Date.now().toString(36)}`
     const scratch = await cluster.workspace()
     const toml = path.join(scratch.dir, "perstack.toml")
     const keys = path.join(scratch.dir, "keys.jsonl")
-    await writeFile(
-      toml,
-      `model = "scripted"\nreasoningBudget = "none"\n[provider]\nproviderName = "ollama"\nsetting = { baseUrl = "${llm.url}" }\n\n${await readFile(path.join(repo, "examples/fitness-assistant/perstack.toml"), "utf8")}`,
-    )
+    await writeFile(toml, await inClusterToml(llm.url))
     await writeFile(
       keys,
       `${JSON.stringify({ name: "e2e", sha256: createHash("sha256").update(apiKey).digest("hex") })}\n`,
