@@ -18,8 +18,8 @@ import {
   SESSION,
   userWorkspace,
 } from "./support/docker-session.ts"
+import { teamRunArgs } from "./support/team-cli.ts"
 
-const repo = path.resolve(import.meta.dirname, "..")
 const exec = promisify(execFile)
 const jobIds: string[] = []
 
@@ -85,29 +85,7 @@ async function runTeam(replies: ExpertReplies, name: string, extraArgs: string[]
   })
   const cli = await exec(
     process.execPath,
-    [
-      path.join(repo, "dist/perstack.js"),
-      "run",
-      "fitness-assistant",
-      "Start today's session",
-      "--config",
-      path.join(repo, "examples/fitness-assistant/perstack.toml"),
-      "--workspace",
-      ws.dir,
-      "--sandbox",
-      "docker",
-      "--provider",
-      "openai-compatible",
-      "--model",
-      "scripted",
-      "--reasoning-budget",
-      "none",
-      "--max-retries",
-      "0",
-      "--job-id",
-      jobId,
-      ...extraArgs,
-    ],
+    teamRunArgs({ workspace: ws.dir, sandbox: "docker", jobId, extraArgs }),
     {
       env: {
         PATH: process.env.PATH ?? "",

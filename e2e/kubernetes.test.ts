@@ -15,6 +15,7 @@ import { checkManifest } from "../orchestrator/sandbox/kubernetes/openapi-check.
 import { type ExpertReplies, lastInput, startExpertScript } from "../orchestrator/testing/expert-script.ts"
 import { docker, ensureImages } from "./support/docker-session.ts"
 import { type Cluster, clusterUnavailable, startCluster } from "./support/k8s-cluster.ts"
+import { teamRunArgs } from "./support/team-cli.ts"
 
 const repo = path.resolve(import.meta.dirname, "..")
 const exec = promisify(execFile)
@@ -118,31 +119,14 @@ type Run = {
 }
 
 /** `perstack run` of the README's team with --sandbox kubernetes, as the ServiceAccount: argv and environment. */
-function teamCli(ws: string, llmUrl: string, jobId: string, extraArgs: string[]) {
+function teamCli(ws: string, llmUrl: string, jobId: string | undefined, extraArgs: string[]) {
   return {
-    args: [
-      path.join(repo, "dist/perstack.js"),
-      "run",
-      "fitness-assistant",
-      "Start today's session",
-      "--config",
-      path.join(repo, "examples/fitness-assistant/perstack.toml"),
-      "--workspace",
-      ws,
-      "--sandbox",
-      "kubernetes",
-      "--provider",
-      "openai-compatible",
-      "--model",
-      "scripted",
-      "--reasoning-budget",
-      "none",
-      "--max-retries",
-      "0",
-      "--job-id",
-      jobId,
-      ...extraArgs,
-    ],
+    args: teamRunArgs({
+      workspace: ws,
+      sandbox: "kubernetes",
+      ...(jobId !== undefined ? { jobId } : {}),
+      extraArgs,
+    }),
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "",
@@ -327,15 +311,12 @@ describe.skipIf(unavailable)("crash recovery on Kubernetes", () => {
     // What the dead orchestrator left: the delegate's pod, still running (the coordinator's ended at the delegation).
     expect(workerPods.split("\n").filter(Boolean)).toHaveLength(1)
 
-    const again = teamCli(ws.dir, llm.url, jobId, ["--continue-job", jobId])
     // No query: the job goes on from where it was, rather than taking a new turn.
-    const resume = again.args.filter(
-      (arg, index) =>
-        arg !== "Start today's session" && arg !== "--job-id" && again.args[index - 1] !== "--job-id",
-    )
-    const cli = await exec(process.execPath, resume, { env: again.env, maxBuffer: 64 * 1024 * 1024 }).catch(
-      (error: { stdout?: string; stderr?: string; code?: number }) => error,
-    )
+    const again = teamCli(ws.dir, llm.url, undefined, ["--continue-job", jobId])
+    const cli = await exec(process.execPath, again.args, {
+      env: again.env,
+      maxBuffer: 64 * 1024 * 1024,
+    }).catch((error: { stdout?: string; stderr?: string; code?: number }) => error)
     const store = path.join(ws.dir, "perstack/jobs", jobId)
     const runs = await readRuns(store)
     expect(cli.stderr, JSON.stringify(runs.map((run) => [run.expertKey, run.status, run.error]))).toContain(
