@@ -52,4 +52,44 @@ setInterval(() => {}, 1000)`,
     )
     expect(["gone", "Z", "X"]).toContain(state)
   })
+
+  it("keeps what the runtime printed before anyone read its stdout, up to the last byte", async () => {
+    await using ws = await workspace()
+    const quick = path.join(ws.dir, "quick.mjs")
+    // Prints and exits at once, well before the reader below attaches.
+    await writeFile(quick, `process.stdout.write("x".repeat(300_000) + "\\nend\\n")`)
+    const sandbox = await createLocalBackend({ runtimeEntry: quick }).start({
+      spec: buildRunSpec({ workspace: ws.dir, llmUrl: "http://127.0.0.1:9/v1" }),
+      env: { PATH: process.env.PATH ?? "" },
+      workspace: ws.dir,
+      labels: { jobId: "j", runId: "r" },
+    })
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    let bytes = 0
+    for await (const chunk of sandbox.stdout) bytes += chunk.length
+    expect(bytes).toBe(300_000 + "\nend\n".length)
+    expect(await sandbox.wait()).toMatchObject({ exitCode: 0, reason: "completed" })
+  })
+
+  it("ends a run whose runtime exited while a process it left still holds its stdout", async () => {
+    await using ws = await workspace()
+    const leaving = path.join(ws.dir, "leaving.mjs")
+    await writeFile(
+      leaving,
+      `import { spawn } from "node:child_process"
+const child = spawn("sleep", ["60"], { detached: true, stdio: ["ignore", "inherit", "inherit"] })
+child.unref()
+console.log("bye")`,
+    )
+    const sandbox = await createLocalBackend({ runtimeEntry: leaving }).start({
+      spec: buildRunSpec({ workspace: ws.dir, llmUrl: "http://127.0.0.1:9/v1" }),
+      env: { PATH: process.env.PATH ?? "" },
+      workspace: ws.dir,
+      labels: { jobId: "j", runId: "r" },
+    })
+    let text = ""
+    for await (const chunk of sandbox.stdout) text += Buffer.from(chunk).toString("utf8")
+    expect(text).toBe("bye\n")
+    expect(await sandbox.wait()).toMatchObject({ exitCode: 0 })
+  })
 })

@@ -1,11 +1,12 @@
 // The `local` backend: each run is a child process of the runtime, in its own process group, cwd = workspace.
+import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import path from "node:path"
-import { execa } from "execa"
 import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
 import { packageRoot } from "../../package-root.ts"
 import type { Sandbox, SandboxBackend, SandboxExit, SandboxStartOptions } from "../sandbox.ts"
 import { StderrTail } from "../stderr-tail.ts"
+import { drainedOutput } from "./drained-output.ts"
 import { descendantsOf, signalAll } from "./process-tree.ts"
 import { reapLocalSandbox } from "./reap.ts"
 
@@ -36,45 +37,53 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
     },
     async start({ spec, env, workspace, labels }: SandboxStartOptions): Promise<Sandbox> {
       const started = Date.now()
-      const child = execa(node, [...RUNTIME_NODE_FLAGS, entry], {
+      // node:child_process, not execa: with buffer: false, execa discards what a child printed before a consumer
+      // attached, and the orchestrator attaches only after storing the run. A child_process stream keeps every
+      // byte until it is read, and the pipe's backpressure holds the runtime back meanwhile.
+      const child = spawn(node, [...RUNTIME_NODE_FLAGS, entry], {
         cwd: workspace,
         // Nothing from the orchestrator's own environment: only what this Expert needs, plus our labels.
         // PERSTACK_ACK: stdin stays open after the RunSpec for acknowledgements of stored tool calls.
         env: { ...env, PERSTACK_JOB_ID: labels.jobId, PERSTACK_RUN_ID: labels.runId, PERSTACK_ACK: "stdin" },
-        extendEnv: false,
-        stdin: "pipe",
-        stdout: "pipe",
-        stderr: "pipe",
-        buffer: false,
-        reject: false,
+        stdio: ["pipe", "pipe", "pipe"],
         detached: true,
-        cleanup: false,
+      })
+      const spawned = await new Promise<Error | undefined>((resolve) => {
+        child.once("spawn", () => resolve(undefined))
+        child.once("error", resolve)
       })
       const pid = child.pid
-      if (pid === undefined) {
-        const result = await child
-        throw new Error(`could not start the runtime (${node} ${entry}): ${result.message ?? "no pid"}`)
+      if (spawned || pid === undefined) {
+        throw new Error(`could not start the runtime (${node} ${entry}): ${spawned?.message ?? "no pid"}`)
       }
-      // The RunSpec goes in on stdin, as its first line: never on the command line, never in a file.
-      child.stdin?.on("error", () => {
+      child.stdin.on("error", () => {
         // The sandbox ended: nothing more to tell it.
       })
-      child.stdin?.write(`${JSON.stringify({ ...spec, workspace })}\n`)
+      // The RunSpec goes in on stdin, as its first line: never on the command line, never in a file.
+      child.stdin.write(`${JSON.stringify({ ...spec, workspace })}\n`)
       const tail = new StderrTail()
-      child.stderr?.on("data", (chunk: Buffer) => {
+      child.stderr.on("data", (chunk: Buffer) => {
         tail.push(chunk)
         options.onStderr?.(labels.runId, chunk)
       })
       let stopReason: "cancelled" | "timeout" | undefined
       let ended = false
+      const processExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once("exit", (code, signal) => resolve({ code, signal })),
+      )
+      const output = drainedOutput(child.stdout, child.stderr)
       const exited = (async (): Promise<SandboxExit> => {
-        const result = await child
+        const { code, signal } = await processExit
         ended = true
-        const signal = result.signal ?? undefined
+        child.stdin.destroy()
+        // The runtime is gone; its output is drained once stdout ends. A process it left behind may hold stdout
+        // open: once nothing has come for a while (and the reader is not the one holding back), it is killed and
+        // the stream cut, so a run never waits on its leftovers.
+        await output.afterExit(() => signalAll([-pid], "SIGKILL"))
         return {
-          exitCode: result.exitCode ?? null,
+          exitCode: code,
           ...(signal ? { signal } : {}),
-          reason: stopReason ?? (result.exitCode === 0 ? "completed" : "crashed"),
+          reason: stopReason ?? (code === 0 ? "completed" : "crashed"),
           stderrTail: tail.text(),
           durationMs: Date.now() - started,
         }
@@ -96,9 +105,9 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
       return {
         id: `pid:${pid}`,
         backend: "local",
-        stdout: child.stdout as AsyncIterable<Uint8Array>,
+        stdout: output.stdout,
         acknowledge(eventId) {
-          if (!ended) child.stdin?.write(`${JSON.stringify({ ack: eventId })}\n`)
+          if (!ended) child.stdin.write(`${JSON.stringify({ ack: eventId })}\n`)
         },
         wait: () => exited,
         stop,
