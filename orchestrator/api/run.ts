@@ -9,9 +9,11 @@ import { loadConfig, parseConfigText } from "../config/load-config.ts"
 import { loadEnv } from "../config/load-env.ts"
 import { lockForRun, skillLocksFor } from "../install/lock-for-run.ts"
 import { type JobResult, runJob } from "../job/run-job.ts"
-import { resolveSettings, type SettingOverrides } from "../job/settings.ts"
+import { DEFAULTS, resolveSettings, type SettingOverrides } from "../job/settings.ts"
 import { createBackend } from "../sandbox/create-backend.ts"
+import { notIsolatedNotice } from "../sandbox/local/local-backend.ts"
 import { JobStore } from "../store/job-store.ts"
+import { envFilesOf, jobInputFiles } from "../trust/input-files.ts"
 
 export interface RunOptions extends SettingOverrides {
   /** the coordinator Expert's key */
@@ -44,6 +46,8 @@ export interface RunOptions extends SettingOverrides {
   onSandboxStderr?: (runId: string, chunk: Buffer) => void
   /** things worth telling the user that do not stop the job (a stale perstack.lock, keys kept for compatibility) */
   onWarning?: (message: string) => void
+  /** with continueJob: go on although perstack.toml, perstack.lock or an env file changed since the job started */
+  acceptChangedInputs?: boolean
 }
 
 export type { JobResult }
@@ -74,10 +78,17 @@ export async function run(options: RunOptions): Promise<JobResult> {
   const lock = source ? await lockForRun({ configFile: source.file, configText: source.text }) : {}
   if (lock.stale) options.onWarning?.(lock.stale)
   const { lockfile } = lock
-  const env =
-    options.env ??
-    (await loadEnv({ dir: workspace, files: options.envPath ?? config.envPath, processEnv: process.env }))
-  const settings = resolveSettings(config, options)
+  const envFiles = options.envPath ?? config.envPath
+  const env = options.env ?? (await loadEnv({ dir: workspace, files: envFiles, processEnv: process.env }))
+  const backend = createBackend(options.sandbox ?? config.runtime ?? DEFAULTS.sandbox, {
+    onStderr: options.onSandboxStderr,
+  })
+  const isolated = await backend.isolated()
+  if (backend.name === "local" && !isolated) {
+    const notice = notIsolatedNotice()
+    if (notice) options.onWarning?.(notice)
+  }
+  const settings = resolveSettings(config, options, { isolated })
   if (options.resumeFrom && !options.continueJob) {
     throw new PerstackError(
       "usage",
@@ -115,7 +126,14 @@ export async function run(options: RunOptions): Promise<JobResult> {
       : {}),
     ...(options.jobId ? { jobId: options.jobId } : {}),
     workspace,
-    backend: createBackend(settings.sandbox, { onStderr: options.onSandboxStderr }),
+    backend,
+    inputs: jobInputFiles({
+      workspace,
+      ...(source ? { configFile: source.file } : {}),
+      envFiles: options.env ? [] : envFilesOf(envFiles),
+    }),
+    ...(options.acceptChangedInputs ? { acceptChangedInputs: true } : {}),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     settings,
     env,
     ...(options.signal ? { signal: options.signal } : {}),

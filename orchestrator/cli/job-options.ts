@@ -62,6 +62,7 @@ export interface SingleJobCommandOptions extends SettingOverrides {
   resumeFrom?: string
   interactiveToolCallResult?: boolean
   workspace?: string
+  acceptChangedInputs?: boolean
 }
 
 /** The job options of a single job (run and start). */
@@ -76,6 +77,10 @@ export function withSingleJobOptions(command: Command): Command {
     )
     .option("-i, --interactive-tool-call-result", "the query is the answer to the pending interactive tool")
     .option("--workspace <path>", "the workspace every Expert works in (default: the working directory)")
+    .option(
+      "--accept-changed-inputs",
+      "continue a job although perstack.toml, perstack.lock or an env file changed since it started",
+    )
 }
 
 /** `--runtime` is the original's name for `--sandbox`. */

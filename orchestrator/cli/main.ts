@@ -146,6 +146,10 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     .option("--max-queued <n>", "jobs waiting beyond those (default 32); more get 429", nonNegativeInt)
     .option("--max-body-bytes <n>", "largest request body (default 65536)", positiveInt)
     .option("--verbose", "also print the sandboxes' stderr")
+    .option(
+      "--allow-unisolated",
+      "serve several API keys even where local sandboxes cannot be isolated (they could reach each other's jobs)",
+    )
     .action(async (options: ServeCommandOptions & { runtime?: unknown }) => {
       exitCode = await serveCommand(sandboxOption(options), io)
     })

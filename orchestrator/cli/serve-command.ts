@@ -6,6 +6,7 @@ import { loadEnv } from "../config/load-env.ts"
 import { lockForRun, skillLocksFor } from "../install/lock-for-run.ts"
 import { resolveSettings, type SettingOverrides } from "../job/settings.ts"
 import { createBackend } from "../sandbox/create-backend.ts"
+import { notIsolatedNotice } from "../sandbox/local/local-backend.ts"
 import { API_KEYS_ENV, ApiKeys } from "../serve/api-keys.ts"
 import { startServe } from "../serve/serve-server.ts"
 import { EXIT_BAD_INPUT } from "./run-command.ts"
@@ -23,6 +24,8 @@ export interface ServeCommandOptions extends SettingOverrides {
   maxBodyBytes?: number
   envPath?: string[]
   verbose?: boolean
+  /** serve several API keys although local sandboxes cannot be isolated here (they could read each other's jobs) */
+  allowUnisolated?: boolean
 }
 
 export async function serveCommand(
@@ -40,7 +43,8 @@ export async function serveCommand(
     maxBodyBytes,
     envPath,
     verbose,
-    ...settings
+    allowUnisolated,
+    ...requested
   } = options
   const log = (line: string) => io.stderr(`perstack serve: ${line}\n`)
   const loaded = await loadConfig({ configPath: configOption, cwd: io.cwd })
@@ -65,7 +69,21 @@ export async function serveCommand(
   // The keys' hashes are the server's business, not a job's.
   const env = { ...loadedEnv, [API_KEYS_ENV]: undefined }
   // Fail now, not at the first job, on a backend this build cannot use.
-  createBackend(resolveSettings(loaded.config, settings).sandbox)
+  const backend = createBackend(resolveSettings(loaded.config, requested).sandbox)
+  const isolated = await backend.isolated()
+  if (!isolated && apiKeys.size > 1 && !allowUnisolated) {
+    io.stderr(
+      `perstack serve: ${apiKeys.size} API keys, but local sandboxes are not isolated on this machine (bubblewrap is missing or cannot create namespaces): one key's jobs could read and rewrite another's. Install bubblewrap, use --sandbox docker, serve one key, or pass --allow-unisolated
+`,
+    )
+    return EXIT_BAD_INPUT
+  }
+  if (!isolated) log(`warning: ${notIsolatedNotice() ?? "local sandboxes are not isolated"}`)
+  // As for `perstack run`: isolated local sandboxes keep the provider key out through the gateway.
+  const settings: SettingOverrides = {
+    ...requested,
+    ...(requested.gateway === undefined && backend.name === "local" && isolated ? { gateway: true } : {}),
+  }
   const { lockfile } = lock
   const handle = await startServe({
     root: path.resolve(io.cwd, root ?? "perstack-serve"),

@@ -200,6 +200,7 @@ describe("a sandbox that cannot start", () => {
     // A backend that cannot start the worker's sandbox (as a missing image would).
     const backend: SandboxBackend = {
       name: "local",
+      isolated: () => local.isolated(),
       start: (options) =>
         options.spec.expert.key === "worker"
           ? Promise.reject(

@@ -14,6 +14,8 @@ import { type EgressProxyOptions, startEgressProxy } from "../gateway/egress-pro
 import { startLlmGateway } from "../gateway/llm-gateway.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { JobStore } from "../store/job-store.ts"
+import { type InputFile, refuseChangedInputs, snapshotInputs } from "../trust/job-inputs.ts"
+import { describeOutcome, settleAbandoned, WorkspaceGuard } from "../trust/workspace-guard.ts"
 import { continueStart } from "./continue-job.ts"
 import { type Outcome, runConversation } from "./conversation.ts"
 import { JobContext } from "./job-context.ts"
@@ -43,6 +45,12 @@ export interface RunJobOptions {
   skillLocksFor?: (expertKey: string) => RunSpec["skillLocks"]
   ids?: IdGenerator
   clock?: Clock
+  /** the files the orchestrator read to decide what runs (config, lock, env files): recorded, and checked on continue */
+  inputs?: readonly InputFile[]
+  /** continue even though those files changed since the job started (or last continued) */
+  acceptChangedInputs?: boolean
+  /** things the user should hear of that do not stop the job */
+  onWarning?: (message: string) => void
   /** tests only: how the egress proxy resolves names and where it may connect (a local server for the internet) */
   egressProxy?: Pick<EgressProxyOptions, "lookup" | "ports" | "allowLoopbackForTests">
 }
@@ -95,6 +103,21 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     )
   }
   const jobId = existing?.id ?? options.jobId ?? ids()
+  const warn = options.onWarning ?? (() => {})
+  const isolated = await options.backend.isolated()
+  // What sandboxes of a job whose orchestrator died may have left in the workspace is settled before anything reads it.
+  for (const settled of await settleAbandoned({
+    workspace: options.workspace,
+    storeRoot: store.paths.root,
+    claim: async (id) => {
+      const held = await store.lock(id)
+      return () => held.release()
+    },
+  })) {
+    for (const line of describeOutcome(settled.jobId, settled, isolated)) warn(line)
+  }
+  const inputs = await snapshotInputs(options.workspace, options.inputs ?? [])
+  if (existing && !options.acceptChangedInputs) refuseChangedInputs(existing, inputs)
   await using lock = await store.lock(jobId)
   // Stopped when the job ends, whichever way: `await using` closes it after the lock is released.
   const host = options.settings.gateway ? ((await options.backend.hostAddress?.()) ?? "127.0.0.1") : undefined
@@ -121,7 +144,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   }
   const job = new JobContext({
     job: existing
-      ? { ...withoutFinish(existing), status: "proceeding", maxSteps: options.settings.maxSteps }
+      ? { ...withoutFinish(existing), status: "proceeding", maxSteps: options.settings.maxSteps, inputs }
       : {
           protocolVersion: PROTOCOL_VERSION,
           id: jobId,
@@ -132,6 +155,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           totalSteps: 0,
           maxSteps: options.settings.maxSteps,
           usage: emptyUsage(),
+          inputs,
           startedAt: clock(),
         },
     config: options.config,
@@ -149,6 +173,22 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   })
   await store.writeJob(job.job)
   await store.ensureReserve()
+  // From here on sandboxes can write the workspace: what appears among the protected files is settled at the end.
+  const guard = await WorkspaceGuard.open({
+    workspace: options.workspace,
+    storeRoot: store.paths.root,
+    jobId,
+    inputs,
+    now: clock(),
+  })
+  let guarded = true
+  const closeGuard = async () => {
+    if (!guarded) return
+    guarded = false
+    for (const line of describeOutcome(jobId, await guard.close(), isolated)) warn(line)
+  }
+  // On every way out, once the job's sandboxes have ended.
+  await using _guarded = { [Symbol.asyncDispose]: closeGuard }
 
   const onAbort = () => void job.stop("cancelled")
   options.signal?.addEventListener("abort", onAbort, { once: true })
@@ -182,6 +222,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const status = jobStatus(job, outcome)
   // finishedAt: when the job last stopped running, whatever the status (a resumed job clears it).
   job.job = { ...job.job, status, finishedAt: clock() }
+  await closeGuard()
   await store.writeJob(job.job)
   await lock.release()
   return {

@@ -12,6 +12,7 @@ import { egressDomains } from "../gateway/domain-allowlist.ts"
 import { readSandboxEvents } from "../intake/event-intake.ts"
 import { outputRejectedEvent } from "../intake/output-rejected.ts"
 import type { Sandbox, SandboxExit, SandboxServices } from "../sandbox/sandbox.ts"
+import { protectedPaths } from "../trust/workspace-guard.ts"
 import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
 import { expertOf } from "./run-spec-factory.ts"
@@ -102,11 +103,15 @@ async function runSegment(
     env: job.options.env,
     ...(gatewayToken !== undefined ? { gatewayToken } : {}),
   })
+  // Checked at each start: a file that appeared meanwhile (the user's, or a sandbox's) is protected from then on.
+  const guarded = await protectedPaths(job.options.workspace, job.job.inputs ?? [])
+  const masked = guarded.filter((entry) => entry.mode === "mask").map((entry) => entry.path)
   let sandbox: Sandbox
   try {
     sandbox = await backend.start({
-      spec,
+      spec: masked.length > 0 ? { ...spec, maskedPaths: masked } : spec,
       env,
+      protectedPaths: guarded,
       workspace: job.options.workspace,
       ...(gatewayToken !== undefined ? { envIsPerRun: true } : {}),
       ...(expert.sandbox ? { settings: expert.sandbox } : {}),

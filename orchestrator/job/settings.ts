@@ -52,7 +52,12 @@ export interface SettingOverrides {
   gateway?: boolean
 }
 
-export function resolveSettings(config: PerstackConfig, overrides: SettingOverrides = {}): JobSettings {
+export function resolveSettings(
+  config: PerstackConfig,
+  overrides: SettingOverrides = {},
+  /** isolated: the backend's sandboxes are isolated (docker and kubernetes always, local under bubblewrap) */
+  backend: { isolated?: boolean } = {},
+): JobSettings {
   const configured = config.provider
   // A provider named on the command line keeps the file's settings only when it is the same provider.
   const provider: ProviderConfig =
@@ -73,8 +78,10 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
     sandbox,
     crashRetries: overrides.crashRetries ?? config.crashRetries ?? DEFAULTS.crashRetries,
     crashRetryBaseMs: overrides.crashRetryBaseMs ?? DEFAULTS.crashRetryBaseMs,
-    // On for docker and kubernetes; for local only when asked or when a [budget] needs it to count tokens.
-    gateway: overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined),
+    // On for docker and kubernetes, and for local sandboxes that are isolated (a plain process could read the key
+    // in the orchestrator's own environment anyway); else only when asked, or when a [budget] needs it.
+    gateway:
+      overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined || backend.isolated === true),
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
   }
 }

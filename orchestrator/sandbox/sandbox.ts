@@ -23,6 +23,20 @@ export interface SandboxStartOptions {
    * lock a sandbox's network down does so for network = "gateway" (the default then): these are its only way out.
    */
   services?: SandboxServices
+  /**
+   * Workspace files the host reads to decide what runs (perstack.toml, perstack.lock, env files): a backend that
+   * isolates mounts each existing one read-only, and an env file masked (empty), over the workspace.
+   */
+  protectedPaths?: readonly ProtectedPath[]
+}
+
+export interface ProtectedPath {
+  /** relative to the workspace */
+  path: string
+  /** readOnly: visible, not writable; mask: an empty, read-only file in its place (it holds keys) */
+  mode: "readOnly" | "mask"
+  /** whether it is there now: only an existing file can be mounted over */
+  exists: boolean
 }
 
 export interface SandboxServices {
@@ -66,6 +80,11 @@ export interface Sandbox {
 
 export interface SandboxBackend {
   readonly name: SandboxBackendName
+  /**
+   * Whether its sandboxes see the workspace and nothing else of the host, with the protected paths read-only or
+   * masked, and no process of the orchestrator's or of another sandbox's (docker, kubernetes; local with bubblewrap).
+   */
+  isolated(): Promise<boolean>
   start(options: SandboxStartOptions): Promise<Sandbox>
   /** kills whatever is left of a run's sandbox, found by its labels (after the orchestrator died) */
   reap?(labels: { jobId: string; runId: string }): Promise<void>

@@ -3,6 +3,7 @@ import { PerstackError } from "../errors/perstack-error.ts"
 import { createLlmClient } from "../llm/generate.ts"
 import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
+import { loadLazySkillModules } from "../skills/skill-set.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import { AckChannel } from "./ack-channel.ts"
 import { HttpAckChannel } from "./http-ack-channel.ts"
@@ -18,6 +19,11 @@ Every event is printed as one JSON line on stdout; diagnostics go to stderr.`
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stderr.write(`${USAGE}\n`)
+    return 0
+  }
+  if (argv[0] === "--warm-compile-cache") {
+    // For the orchestrator: load every module a run may load, so Node's compile cache holds them all.
+    await loadLazySkillModules()
     return 0
   }
   if (argv.includes("--version")) {

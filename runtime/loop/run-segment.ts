@@ -9,6 +9,7 @@ import { isTerminalEvent, type TerminalEvent } from "../protocol/events/terminal
 import type { RunSpec } from "../protocol/run-spec.ts"
 import { emptyUsage } from "../protocol/usage.ts"
 import { TodoStore } from "../skills/base/todo-store.ts"
+import { maskWorkspacePaths } from "../skills/base/workspace-path.ts"
 import type { McpTimeouts } from "../skills/mcp/mcp-skill.ts"
 import { prepareSkillSet, type SkillSet } from "../skills/skill-set.ts"
 import { RUNTIME_VERSION } from "../version.ts"
@@ -103,6 +104,7 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
   const signal = options.signal ?? new AbortController().signal
   // Resolved once: every path check compares against the real path.
   const workspace = await realpath(spec.workspace ?? process.cwd())
+  maskWorkspacePaths(workspace, spec.maskedPaths ?? [])
   const initialTodos = spec.input.type === "query" ? [] : (spec.input.checkpoint.todos ?? [])
   const todos = new TodoStore(initialTodos)
   let stepNumber = spec.stepNumber + 1

@@ -78,5 +78,10 @@ export const runSpecSchema = z.strictObject({
    * call) and the exact npx package to start. Absent: every MCP server starts before the first LLM request.
    */
   skillLocks: skillLocksSchema.optional(),
+  /**
+   * Workspace files the orchestrator keeps from the sandbox (env files: they hold keys), relative to the workspace:
+   * the base skill's tools refuse them, saying why, where the sandbox sees an empty file.
+   */
+  maskedPaths: z.array(z.string().min(1)).optional(),
 })
 export type RunSpec = z.infer<typeof runSpecSchema>

@@ -79,6 +79,11 @@ function selectTools<T extends { name: string }>(
  * Checks what can be checked without starting anything (each MCP skill's requiredEnv above all), so a run that
  * cannot start fails before it prints a single event.
  */
+/** The modules a run loads only when it first needs them (the MCP SDK and the base skill's server). */
+export async function loadLazySkillModules(): Promise<void> {
+  await Promise.all([import("./mcp/mcp-skill.ts"), import("./base/base-server.ts")])
+}
+
 export function prepareSkillSet(options: SkillSetOptions): PreparedSkillSet {
   const plans: McpPlan[] = []
   for (const [skillName, skill] of Object.entries(options.expert.skills)) {

@@ -1,6 +1,8 @@
 // What one sandbox container is: its command, environment, mounts, labels and hardening, as Docker's create options.
+import path from "node:path"
 import type Docker from "dockerode"
 import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
+import type { ProtectedPath } from "../sandbox.ts"
 import { HOST_ALIAS } from "./llm-endpoint.ts"
 import type { ResourceLimits } from "./resource-limits.ts"
 
@@ -37,6 +39,8 @@ export interface ContainerPlan {
   hostCaBundle?: string
   limits: ResourceLimits
   network: ContainerNetwork
+  /** workspace files mounted read-only, or masked with /dev/null, over the workspace (see SandboxStartOptions) */
+  protectedPaths?: readonly ProtectedPath[]
 }
 
 export function runtimeCommand(specFile: string = IN_CONTAINER.specFile): string[] {
@@ -91,6 +95,15 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
       },
       Mounts: [
         { Type: "bind", Source: plan.hostWorkspace, Target: IN_CONTAINER.workspace, ReadOnly: false },
+        // What the host reads to decide what runs: read-only, and env files (keys) masked, as Docker masks paths.
+        ...(plan.protectedPaths ?? [])
+          .filter((entry) => entry.exists)
+          .map((entry) => ({
+            Type: "bind" as const,
+            Source: entry.mode === "mask" ? "/dev/null" : path.posix.join(plan.hostWorkspace, entry.path),
+            Target: path.posix.join(IN_CONTAINER.workspace, entry.path),
+            ReadOnly: true,
+          })),
         ...(plan.hostSpecDir
           ? [
               {

@@ -99,6 +99,9 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
 
   return {
     name: "docker",
+    async isolated() {
+      return true
+    },
     async start(startOptions: SandboxStartOptions): Promise<Sandbox> {
       const { spec, env: sandboxEnv, workspace, labels, settings, envIsPerRun, services } = startOptions
       // Before anything is started or asked of the engine.
@@ -148,6 +151,7 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
         ...(hostCa && existsSync(hostCa) ? { hostCaBundle: paths.toHost(hostCa) } : {}),
         limits: resolveLimits(settings, defaults),
         network: locked ? locked.network : "bridge",
+        ...(startOptions.protectedPaths ? { protectedPaths: startOptions.protectedPaths } : {}),
       }
       const onStderr = options.onStderr
         ? (chunk: Buffer) => options.onStderr?.(labels.runId, chunk)

@@ -1,8 +1,10 @@
 // What one run is on Kubernetes: a Secret holding its environment and RunSpec, and a batch/v1 Job whose one pod
 // runs the runtime under the restricted pod security profile over the job's workspace claim.
 import { createHash } from "node:crypto"
+import path from "node:path"
 import type { V1Job, V1Secret } from "@kubernetes/client-node"
 import type { ResourceLimits } from "../docker/resource-limits.ts"
+import type { ProtectedPath } from "../sandbox.ts"
 
 /** Where things are inside the pod (the same paths as in a docker sandbox). */
 export const IN_POD = {
@@ -57,7 +59,12 @@ export interface PodPlan {
   /** podFailurePolicy needs Kubernetes 1.26+; older servers drop it silently */
   podFailurePolicy: boolean
   serviceAccountName?: string
+  /** workspace files mounted read-only (from the claim), or masked with an empty file, over the workspace */
+  protectedPaths?: readonly ProtectedPath[]
 }
+
+/** The Secret's key holding the empty file that masks env files (not an environment variable name: no clash). */
+const MASK_KEY = "masked-empty"
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
@@ -116,7 +123,11 @@ export function secretFor(plan: PodPlan): V1Secret {
     kind: "Secret",
     metadata: { name: plan.name, labels: runLabels(plan) },
     type: "Opaque",
-    stringData: { ...plan.env, "run-spec.json": plan.runSpec },
+    stringData: {
+      ...plan.env,
+      "run-spec.json": plan.runSpec,
+      ...(masked(plan).length > 0 ? { [MASK_KEY]: "" } : {}),
+    },
   }
 }
 
@@ -125,6 +136,23 @@ const REQUEST = { cpuMillis: 250, memoryBytes: 256 * 1024 ** 2 }
 function quantityOfBytes(bytes: number): string {
   const mib = bytes / 1024 ** 2
   return Number.isInteger(mib) ? `${mib}Mi` : String(bytes)
+}
+
+function masked(plan: PodPlan): ProtectedPath[] {
+  return (plan.protectedPaths ?? []).filter((entry) => entry.exists && entry.mode === "mask")
+}
+
+/** What the host reads to decide what runs: read-only from the claim, env files (keys) masked. */
+function protectedMounts(plan: PodPlan) {
+  return (plan.protectedPaths ?? [])
+    .filter((entry) => entry.exists)
+    .map((entry) => ({
+      mountPath: path.posix.join(IN_POD.workspace, entry.path),
+      readOnly: true,
+      ...(entry.mode === "mask"
+        ? { name: "masked", subPath: MASK_KEY }
+        : { name: "workspace", subPath: path.posix.join(plan.subPath, entry.path) }),
+    }))
 }
 
 export function jobFor(plan: PodPlan): V1Job {
@@ -216,6 +244,7 @@ export function jobFor(plan: PodPlan): V1Job {
                   mountPath: IN_POD.workspace,
                   ...(plan.subPath ? { subPath: plan.subPath } : {}),
                 },
+                ...protectedMounts(plan),
                 // The job store is the orchestrator's alone: the sandbox sees an empty, read-only folder there.
                 { name: "store-mask", mountPath: `${IN_POD.workspace}/perstack`, readOnly: true },
                 { name: "run-spec", mountPath: IN_POD.specDir, readOnly: true },
@@ -234,6 +263,17 @@ export function jobFor(plan: PodPlan): V1Job {
                 items: [{ key: "run-spec.json", path: "run-spec.json", mode: 0o444 }],
               },
             },
+            ...(masked(plan).length > 0
+              ? [
+                  {
+                    name: "masked",
+                    secret: {
+                      secretName: plan.name,
+                      items: [{ key: MASK_KEY, path: MASK_KEY, mode: 0o444 }],
+                    },
+                  },
+                ]
+              : []),
             { name: "tmp", emptyDir: { sizeLimit: "1Gi" } },
             { name: "home", emptyDir: { sizeLimit: "256Mi" } },
           ],

@@ -212,6 +212,9 @@ export function createKubernetesBackend(
 
   return {
     name: "kubernetes",
+    async isolated() {
+      return true
+    },
     async hostAddress() {
       return gatewayHost
     },
@@ -264,6 +267,7 @@ export function createKubernetesBackend(
         // Through the gateway, tool calls run only once the orchestrator has stored them, as on the other backends.
         ...(start.services?.gateway ? { ackOverHttp: true } : {}),
         ...(options.serviceAccountName ? { serviceAccountName: options.serviceAccountName } : {}),
+        ...(start.protectedPaths ? { protectedPaths: start.protectedPaths } : {}),
       }
       const secret = secretFor(plan)
       const job = jobFor(plan)

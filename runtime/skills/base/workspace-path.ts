@@ -28,6 +28,23 @@ export type ResolveOptions = {
   followFinalSymlink?: boolean
 }
 
+/** Per workspace (its real path): the absolute paths the orchestrator masks in this sandbox (RunSpec.maskedPaths). */
+const masked = new Map<string, Set<string>>()
+
+/** Tools refuse these paths from now on, saying why; the sandbox itself shows them empty (or not at all). */
+export function maskWorkspacePaths(workspace: string, relative: readonly string[]): void {
+  masked.set(workspace, new Set(relative.map((entry) => path.resolve(workspace, entry))))
+}
+
+function refuseMasked(workspace: string, candidate: string, given: string): void {
+  if (masked.get(workspace)?.has(candidate)) {
+    throw new PerstackError(
+      "workspace.masked",
+      `Path "${given}" is masked in this sandbox: it holds settings and keys the orchestrator reads, and its contents are kept from Experts (it reads as empty). Use the environment variables your skills are given instead.`,
+    )
+  }
+}
+
 export async function resolveWorkspacePath(
   workspace: string,
   given: string,
@@ -49,6 +66,8 @@ export async function resolveWorkspacePath(
     )
   }
   refuseReserved(workspace, resolved.absolute, given)
+  refuseMasked(workspace, lexical, given)
+  refuseMasked(workspace, resolved.absolute, given)
   if (mustExist && !resolved.exists) {
     throw new PerstackError("workspace.notFound", `Path "${given}" does not exist in the workspace.`)
   }
