@@ -39,7 +39,7 @@ async function warm(node: string, entry: string): Promise<string | undefined> {
     execFile(
       node,
       [...RUNTIME_NODE_FLAGS, entry, "--warm-compile-cache"],
-      { env: { PATH: process.env.PATH ?? "", NODE_COMPILE_CACHE: fresh }, timeout: 60_000 },
+      { cwd: fresh, env: { PATH: process.env.PATH ?? "", NODE_COMPILE_CACHE: fresh }, timeout: 60_000 },
       (error) => (error ? reject(error) : resolve()),
     )
   })
