@@ -17,7 +17,10 @@ export function withJobOptions(command: Command): Command {
       "perstack.toml to read (default: the nearest one from the working directory up)",
     )
     .option("--provider <name>", "LLM provider (default: perstack.toml, else anthropic)", providerName)
-    .option("--model <name>", "model (default: perstack.toml, else claude-sonnet-4-5)")
+    .option(
+      "--model <name>",
+      "model of every Expert, over their defaultModelTier (default: the tier, else perstack.toml, else the provider's middle tier)",
+    )
     .option(
       "--reasoning-budget <budget>",
       "none, minimal, low, medium, high or tokens (default low)",

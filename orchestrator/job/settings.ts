@@ -1,9 +1,12 @@
 // The effective settings of a job: command line over perstack.toml over defaults, in one place.
+import { modelForTier } from "../../runtime/llm/model-tiers.ts"
+import type { ExpertConfig } from "../../runtime/protocol/config/expert.ts"
 import type { PerstackConfig, SandboxBackend } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig, ProviderName, ReasoningBudget } from "../../runtime/protocol/config/provider.ts"
 
 export const DEFAULTS = {
   providerName: "anthropic" as ProviderName,
+  /** for a provider without a tier table (openai-compatible); the others default to their middle tier */
   model: "claude-sonnet-4-5",
   reasoningBudget: "low" as ReasoningBudget,
   maxSteps: 100,
@@ -19,7 +22,10 @@ export const DEFAULTS = {
 
 export interface JobSettings {
   provider: ProviderConfig
+  /** the model of a run whose Expert names no tier: --model, else perstack.toml's, else the provider's middle tier */
   model: string
+  /** given on the command line (or by the API caller): it wins over every Expert's defaultModelTier */
+  modelPinned: boolean
   reasoningBudget: ReasoningBudget
   /** the job's step budget, across all its runs */
   maxSteps: number
@@ -64,7 +70,12 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
   const sandbox = overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox
   return {
     provider,
-    model: overrides.model ?? config.model ?? DEFAULTS.model,
+    model:
+      overrides.model ??
+      config.model ??
+      modelForTier(provider.providerName, "middle")?.model ??
+      DEFAULTS.model,
+    modelPinned: overrides.model !== undefined,
     reasoningBudget: overrides.reasoningBudget ?? config.reasoningBudget ?? DEFAULTS.reasoningBudget,
     maxSteps: overrides.maxSteps ?? config.maxSteps ?? DEFAULTS.maxSteps,
     maxRetries: overrides.maxRetries ?? config.maxRetries ?? DEFAULTS.maxRetries,
@@ -77,4 +88,14 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
     gateway: overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined),
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
   }
+}
+
+/**
+ * The model one Expert's runs use. Precedence (upstream's): `--model`, then the Expert's `defaultModelTier` on the
+ * job's provider (the nearest tier the provider has), then the file's `model`, then the provider's default. So a
+ * coordinator on "high" and its delegates on "low" use different models in one job.
+ */
+export function modelFor(settings: JobSettings, expert: Pick<ExpertConfig, "defaultModelTier">): string {
+  if (settings.modelPinned || expert.defaultModelTier === undefined) return settings.model
+  return modelForTier(settings.provider.providerName, expert.defaultModelTier)?.model ?? settings.model
 }
