@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises"
+import path from "node:path"
 import { describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
@@ -62,6 +64,36 @@ describe("defaultModelTier in a job", () => {
       "producer: gpt-4.1",
       "pixel-artist: gpt-4.1",
       "producer: gpt-4.1",
+    ])
+  })
+})
+
+describe("upstream's create-expert perstack.toml", () => {
+  it("runs as written: the coordinator delegates to its scoped delegates, every run on its tier's model", async () => {
+    const fixture = path.join(import.meta.dirname, "../config/testdata/upstream-create-expert.toml")
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({
+      "create-expert": [
+        {
+          toolCalls: [
+            { id: "p", name: "delegate__create-expert__plan", arguments: { query: "a fitness assistant" } },
+          ],
+        },
+        { text: "perstack.toml written" },
+      ],
+      "@create-expert/plan": [{ text: "plan.md written" }],
+    })
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, await readFile(fixture, "utf8")),
+      expertKey: "create-expert",
+      query: "Create a fitness assistant",
+    })
+    expect(result.status).toBe("completed")
+    expect(result.text).toBe("perstack.toml written")
+    expect(modelsOf(result.events)).toEqual([
+      "create-expert: gpt-5",
+      "@create-expert/plan: gpt-5",
+      "create-expert: gpt-5",
     ])
   })
 })
