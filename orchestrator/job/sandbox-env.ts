@@ -60,7 +60,10 @@ export function sandboxEnv(options: {
     }
     if (apiKeyEnv) copy(apiKeyEnv)
   }
-  if (options.provider.providerName === "azure-openai") copy("AZURE_RESOURCE_NAME")
+  if (options.provider.providerName === "azure-openai" && options.gatewayToken === undefined) {
+    copy("AZURE_RESOURCE_NAME")
+    copy("AZURE_API_VERSION")
+  }
   if (options.provider.providerName === "openai") {
     copy("OPENAI_ORGANIZATION")
     copy("OPENAI_PROJECT")

@@ -43,7 +43,7 @@ export async function runInSandbox(
   const { gateway, egressProxy } = job.options
   // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended. So does
   // it to the egress proxy, which lets it reach its Expert's allowed domains and nothing else.
-  const gatewayToken = gateway?.issueToken(plainSpec.runId)
+  const gatewayToken = gateway?.issueToken(plainSpec.runId, { model: plainSpec.model })
   const domains = egressProxy ? egressDomains(expertOf(job.options.config, plainSpec.expert.key)) : []
   const proxyToken = domains.length > 0 ? egressProxy?.issueToken(plainSpec.runId, domains) : undefined
   const spec: RunSpec = gateway ? { ...plainSpec, llmBaseUrl: gateway.url } : plainSpec
