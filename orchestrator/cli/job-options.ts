@@ -36,6 +36,11 @@ export function withJobOptions(command: Command): Command {
       nonNegativeInt,
     )
     .option("--env-path <path>", "env file to load (repeatable; default .env then .env.local)", collect)
+    .option(
+      "--env <name>",
+      "pass this variable (from the environment or the env files) into every sandbox, where exec and MCP servers see it (repeatable)",
+      collect,
+    )
     .addOption(
       new Option(
         "--sandbox <backend>",
@@ -81,10 +86,17 @@ export function withSingleJobOptions(command: Command): Command {
     .option("--workspace <path>", "the workspace every Expert works in (default: the working directory)")
 }
 
-/** `--runtime` is the original's name for `--sandbox`. */
-export function sandboxOption<T extends { sandbox?: unknown; runtime?: unknown }>(
+/**
+ * `--runtime` is the original's name for `--sandbox`; `--env` (commander's `env`) becomes `forwardEnv`, as `env`
+ * is the environment itself everywhere else.
+ */
+export function normalizeJobOptions<T extends { sandbox?: unknown; runtime?: unknown; env?: string[] }>(
   options: T,
-): Omit<T, "runtime"> & { sandbox?: T["sandbox"] } {
-  const { runtime, ...rest } = options
-  return { ...rest, sandbox: (rest.sandbox ?? runtime) as T["sandbox"] }
+): Omit<T, "runtime" | "env"> & { sandbox?: T["sandbox"]; forwardEnv?: string[] } {
+  const { runtime, env, ...rest } = options
+  return {
+    ...rest,
+    sandbox: (rest.sandbox ?? runtime) as T["sandbox"],
+    ...(env !== undefined ? { forwardEnv: env } : {}),
+  }
 }

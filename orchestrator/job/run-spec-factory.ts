@@ -63,6 +63,8 @@ export function buildRunSpec(options: {
     },
     stepNumber: options.stepNumber,
     input: options.input,
+    // Only when used: a RunSpec without it is what a runtime (image) built before it reads.
+    ...(options.settings.forwardEnv.length > 0 ? { forwardedEnv: [...options.settings.forwardEnv] } : {}),
     ...(options.skillLocks ? { skillLocks: options.skillLocks } : {}),
   }
 }

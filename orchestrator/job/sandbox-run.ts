@@ -100,6 +100,7 @@ async function runSegment(
     expert,
     provider: spec.provider,
     env: job.options.env,
+    forwardEnv: job.options.settings.forwardEnv,
     ...(gatewayToken !== undefined ? { gatewayToken } : {}),
   })
   let sandbox: Sandbox

@@ -1,8 +1,13 @@
 // The effective settings of a job: command line over perstack.toml over defaults, in one place.
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { modelForTier } from "../../runtime/llm/model-tiers.ts"
+import { PROVIDER_PRESETS } from "../../runtime/llm/providers.ts"
+import { GATEWAY_TOKEN_ENV } from "../../runtime/llm/resolve-provider.ts"
 import type { ExpertConfig } from "../../runtime/protocol/config/expert.ts"
 import type { PerstackConfig, SandboxBackend } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig, ProviderName, ReasoningBudget } from "../../runtime/protocol/config/provider.ts"
+import { ENV_NAME_PATTERN } from "../../runtime/protocol/config/skill.ts"
+import { PROTECTED_ENV_NAMES } from "../../runtime/skills/base/exec-env.ts"
 
 export const DEFAULTS = {
   providerName: "anthropic" as ProviderName,
@@ -41,6 +46,8 @@ export interface JobSettings {
   crashRetryBaseMs: number
   /** LLM requests go through the orchestrator's gateway: sandboxes get a per-run token, never the provider key */
   gateway: boolean
+  /** `--env` names: passed into every sandbox of the job, where exec and the MCP servers see them */
+  forwardEnv: readonly string[]
 }
 
 export interface SettingOverrides {
@@ -56,6 +63,7 @@ export interface SettingOverrides {
   crashRetries?: number
   crashRetryBaseMs?: number
   gateway?: boolean
+  forwardEnv?: readonly string[]
 }
 
 export function resolveSettings(config: PerstackConfig, overrides: SettingOverrides = {}): JobSettings {
@@ -68,6 +76,10 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
         ? configured
         : ({ providerName: overrides.provider } as ProviderConfig)
   const sandbox = overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox
+  // On for docker and kubernetes; for local only when asked or when a [budget] needs it to count tokens.
+  const gateway = overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined)
+  const forwardEnv = [...new Set(overrides.forwardEnv ?? [])]
+  checkForwardEnv(forwardEnv, { provider, gateway })
   return {
     provider,
     model:
@@ -84,8 +96,8 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
     sandbox,
     crashRetries: overrides.crashRetries ?? config.crashRetries ?? DEFAULTS.crashRetries,
     crashRetryBaseMs: overrides.crashRetryBaseMs ?? DEFAULTS.crashRetryBaseMs,
-    // On for docker and kubernetes; for local only when asked or when a [budget] needs it to count tokens.
-    gateway: overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined),
+    gateway,
+    forwardEnv,
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
   }
 }
@@ -98,4 +110,30 @@ export function resolveSettings(config: PerstackConfig, overrides: SettingOverri
 export function modelFor(settings: JobSettings, expert: Pick<ExpertConfig, "defaultModelTier">): string {
   if (settings.modelPinned || expert.defaultModelTier === undefined) return settings.model
   return modelForTier(settings.provider.providerName, expert.defaultModelTier)?.model ?? settings.model
+}
+
+/**
+ * Refuses an `--env` name that is not a variable name, that changes which code runs (LD_PRELOAD, NODE_OPTIONS, ...),
+ * or that holds the provider's key while the gateway keeps that key out of every sandbox.
+ */
+function checkForwardEnv(
+  names: readonly string[],
+  job: { provider: ProviderConfig; gateway: boolean },
+): void {
+  const keyVariables = job.gateway
+    ? [...(PROVIDER_PRESETS[job.provider.providerName]?.keyVariables ?? []), GATEWAY_TOKEN_ENV]
+    : []
+  const setting = job.provider.setting as Record<string, unknown> | undefined
+  if (job.gateway && typeof setting?.apiKeyEnv === "string") keyVariables.push(setting.apiKeyEnv)
+  const protectedNames = new Set(PROTECTED_ENV_NAMES.map((name) => name.toUpperCase()))
+  for (const name of names) {
+    const why = !ENV_NAME_PATTERN.test(name)
+      ? "is not an environment variable name"
+      : protectedNames.has(name.toUpperCase())
+        ? "changes which programs and libraries run, and is never passed into a sandbox"
+        : keyVariables.includes(name)
+          ? "holds the provider's key, which the LLM gateway keeps out of every sandbox (--no-gateway gives sandboxes the key)"
+          : undefined
+    if (why) throw new PerstackError("usage", `--env ${name}: ${why}`)
+  }
 }

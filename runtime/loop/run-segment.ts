@@ -121,7 +121,7 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
     expert: spec.expert,
     delegates: spec.delegates,
     isDelegated: spec.isDelegated,
-    baseContext: { workspace, todos, env: options.env ?? {}, signal },
+    baseContext: { workspace, todos, env: options.env ?? {}, forwardedEnv: spec.forwardedEnv ?? [], signal },
     ids,
     skillLocks: spec.skillLocks,
     mcpTimeouts: options.mcpTimeouts,

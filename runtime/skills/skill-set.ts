@@ -90,6 +90,7 @@ export function prepareSkillSet(options: SkillSetOptions): PreparedSkillSet {
       env: options.baseContext.env,
       cwd: options.baseContext.workspace,
       lockedPackage: lock?.package,
+      ...(options.baseContext.forwardedEnv ? { forwardedEnv: options.baseContext.forwardedEnv } : {}),
     })
     plans.push({ skillName, lock, target, launch })
   }
