@@ -12,6 +12,7 @@ import { startScriptedLlmServer } from "../../runtime/testing/scripted-llm/scrip
 import { lockForRun, skillLocksFor } from "../install/lock-for-run.ts"
 import { readLockfile } from "../install/lockfile-store.ts"
 import { installCommand } from "./install.ts"
+import { main } from "./main.ts"
 
 const npxOnPath = (() => {
   try {
@@ -177,6 +178,32 @@ describe.runIf(npxOnPath)("perstack install", () => {
     const stale = await lockForRun({ configFile, configText: edited })
     expect(stale.lockfile).toBeUndefined()
     expect(stale.stale).toMatch(/^perstack\.lock is stale: perstack\.toml changed after `perstack install`/)
+  })
+
+  it("reads requiredEnv from the files --env-path names, and refuses one that is missing", async () => {
+    const { dir, env } = await project(TOML)
+    const { EXA_API_KEY: _, ...without } = env
+    await writeFile(path.join(dir, "secrets.env"), "EXA_API_KEY=exa-from-file\n")
+    let stdout = ""
+    let stderr = ""
+    const io = {
+      cwd: dir,
+      env: without,
+      stdout: (text: string) => {
+        stdout += text
+      },
+      stderr: (text: string) => {
+        stderr += text
+      },
+    }
+    expect(await main(["install", "--env-path", "missing.env"], io)).toBe(2)
+    expect(stderr).toContain(`${path.join(dir, "missing.env")}: cannot read the env file`)
+    expect(await readLockfile({ configFile: path.join(dir, "perstack.toml") })).toBeUndefined()
+
+    stderr = ""
+    expect(await main(["install", "--env-path", "secrets.env"], io)).toBe(0)
+    expect(stderr).toBe("")
+    expect(stdout).toContain("news-researcher / web-search: fixture-exa-mcp@1.2.3, 2 tools")
   })
 
   it("names a missing requiredEnv variable and writes nothing", async () => {

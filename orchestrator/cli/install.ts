@@ -21,7 +21,10 @@ const names = (declaredBy: InstalledSkill["declaredBy"]) =>
   declaredBy.map(({ expertKey, skillName }) => `${expertKey} / ${skillName}`).join(", ")
 
 /** Returns the exit code: 0 written, 1 a config problem or a server that did not start (nothing written then). */
-export async function installCommand(options: { config?: string }, io: InstallIo): Promise<number> {
+export async function installCommand(
+  options: { config?: string; envPath?: string[] },
+  io: InstallIo,
+): Promise<number> {
   let loaded: Awaited<ReturnType<typeof loadConfig>>
   try {
     loaded = await loadConfig({ configPath: options.config, cwd: io.cwd })
@@ -32,7 +35,12 @@ export async function installCommand(options: { config?: string }, io: InstallIo
   }
   const configText = await readFile(loaded.file, "utf8")
   const projectDir = path.dirname(loaded.file)
-  const env = await loadEnv({ dir: io.cwd, files: loaded.config.envPath, processEnv: io.env ?? process.env })
+  // --env-path over perstack.toml's envPath; relative paths from the working directory, as the original.
+  const env = await loadEnv({
+    dir: io.cwd,
+    files: options.envPath ?? loaded.config.envPath,
+    processEnv: io.env ?? process.env,
+  })
   const started = performance.now()
   const result = await installSkills({
     config: loaded.config,

@@ -17,7 +17,10 @@ export function withJobOptions(command: Command): Command {
       "perstack.toml to read (default: the nearest one from the working directory up)",
     )
     .option("--provider <name>", "LLM provider (default: perstack.toml, else anthropic)", providerName)
-    .option("--model <name>", "model (default: perstack.toml, else claude-sonnet-4-5)")
+    .option(
+      "--model <name>",
+      "model of every Expert, over their defaultModelTier (default: the tier, else perstack.toml, else the provider's middle tier)",
+    )
     .option(
       "--reasoning-budget <budget>",
       "none, minimal, low, medium, high or tokens (default low)",
@@ -33,6 +36,11 @@ export function withJobOptions(command: Command): Command {
       nonNegativeInt,
     )
     .option("--env-path <path>", "env file to load (repeatable; default .env then .env.local)", collect)
+    .option(
+      "--env <name>",
+      "pass this variable (from the environment or the env files) into every sandbox, where exec and MCP servers see it (repeatable)",
+      collect,
+    )
     .addOption(
       new Option(
         "--sandbox <backend>",
@@ -83,10 +91,17 @@ export function withSingleJobOptions(command: Command): Command {
     )
 }
 
-/** `--runtime` is the original's name for `--sandbox`. */
-export function sandboxOption<T extends { sandbox?: unknown; runtime?: unknown }>(
+/**
+ * `--runtime` is the original's name for `--sandbox`; `--env` (commander's `env`) becomes `forwardEnv`, as `env`
+ * is the environment itself everywhere else.
+ */
+export function normalizeJobOptions<T extends { sandbox?: unknown; runtime?: unknown; env?: string[] }>(
   options: T,
-): Omit<T, "runtime"> & { sandbox?: T["sandbox"] } {
-  const { runtime, ...rest } = options
-  return { ...rest, sandbox: (rest.sandbox ?? runtime) as T["sandbox"] }
+): Omit<T, "runtime" | "env"> & { sandbox?: T["sandbox"]; forwardEnv?: string[] } {
+  const { runtime, env, ...rest } = options
+  return {
+    ...rest,
+    sandbox: (rest.sandbox ?? runtime) as T["sandbox"],
+    ...(env !== undefined ? { forwardEnv: env } : {}),
+  }
 }

@@ -4,9 +4,9 @@ import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
 import { type GcOptions, gcCommand } from "./gc-command.ts"
 import { installCommand } from "./install.ts"
-import { sandboxOption, withJobOptions, withSingleJobOptions } from "./job-options.ts"
+import { normalizeJobOptions, withJobOptions, withSingleJobOptions } from "./job-options.ts"
 import { type LogOptions, logCommand } from "./log-command.ts"
-import { commaList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
+import { collect, commaList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
 import { EXIT_BAD_INPUT, type RunCommandOptions, runCommand } from "./run-command.ts"
 import { type ServeCommandOptions, serveCommand } from "./serve-command.ts"
 import { type StartCommandOptions, startCommand } from "./start-command.ts"
@@ -17,6 +17,8 @@ export interface MainIo extends CommandIo {
   signal?: AbortSignal
   /** writes one NDJSON line to stdout, resolving once it is out (backpressure) */
   writeEvent?: (line: string) => Promise<void> | undefined
+  /** the environment `install` reads (default: process.env) */
+  env?: Readonly<Record<string, string | undefined>>
 }
 
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
@@ -86,7 +88,12 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       "--config <path>",
       "perstack.toml to read (default: the nearest one from the working directory up)",
     )
-    .action(async (options: { config?: string }) => {
+    .option(
+      "--env-path <path>",
+      "env file the skills' requiredEnv is read from (repeatable; default: perstack.toml's envPath, else .env then .env.local)",
+      collect,
+    )
+    .action(async (options: { config?: string; envPath?: string[] }) => {
       exitCode = await installCommand(options, io)
     })
 
@@ -105,7 +112,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         query: string | undefined,
         options: RunCommandOptions & { runtime?: unknown },
       ) => {
-        exitCode = await runCommand(expert, query, sandboxOption(options), {
+        exitCode = await runCommand(expert, query, normalizeJobOptions(options), {
           ...io,
           writeEvent: io.writeEvent ?? ((line) => void io.stdout(line)),
         })
@@ -126,7 +133,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       query: string | undefined,
       options: StartCommandOptions & { runtime?: unknown },
     ) => {
-      exitCode = await startCommand(expert, query, sandboxOption(options), io)
+      exitCode = await startCommand(expert, query, normalizeJobOptions(options), io)
     },
   )
 
@@ -151,7 +158,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       "serve several API keys even where local sandboxes cannot be isolated (they could reach each other's jobs)",
     )
     .action(async (options: ServeCommandOptions & { runtime?: unknown }) => {
-      exitCode = await serveCommand(sandboxOption(options), io)
+      exitCode = await serveCommand(normalizeJobOptions(options), io)
     })
 
   try {

@@ -42,6 +42,19 @@ describe("perstack validate", () => {
     )
   })
 
+  it("accepts upstream's create-expert perstack.toml as written, defaultModelTier included", async () => {
+    const result = await run(
+      "validate",
+      "--config",
+      "orchestrator/config/testdata/upstream-create-expert.toml",
+    )
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain("upstream-create-expert.toml: valid, 4 Experts\n")
+    expect(result.stdout).toContain("├─ @create-expert/plan: Expands the user's request")
+    expect(result.stdout).toContain("└─ @create-expert/verify: Runs the expert with a test query")
+  })
+
   it("prints every problem on stderr and exits 1", async () => {
     const result = await run("validate", "--config", "orchestrator/config/testdata/many-problems.toml")
     expect(result.code).toBe(1)

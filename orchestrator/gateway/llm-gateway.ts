@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto"
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http"
 import https from "node:https"
 import { pipeline } from "node:stream"
-import { resolveProvider } from "../../runtime/llm/resolve-provider.ts"
+import { authHeader, requestTarget, resolveProvider } from "../../runtime/llm/resolve-provider.ts"
 import type { TokenBudget } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
@@ -16,8 +16,11 @@ import { UsageTap } from "./usage-tap.ts"
 export interface LlmGateway {
   /** the base URL a run is given: on the address it listens on (loopback, which the docker backend rewrites) */
   readonly url: string
-  /** a fresh token, valid for this run until revoked */
-  issueToken(runId: string): string
+  /**
+   * A fresh token, valid for this run until revoked. `model`: the run's model, which an Azure deployment-based
+   * URL names in its path (the sandbox's request body is streamed on, never read for it).
+   */
+  issueToken(runId: string, options?: { model?: string }): string
   revokeToken(token: string): void
   /**
    * Tells the run holding `token` that the event is stored: its runtime, with no stdin to hear it on (a Kubernetes
@@ -114,18 +117,24 @@ function bearer(header: string | undefined): string | undefined {
 
 export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGateway> {
   const provider = resolveProvider({ provider: options.provider, env: options.env })
-  const upstreamBase = provider.baseUrl.replace(/\/+$/, "")
   const upstreamHeaders: OutgoingHttpHeaders = {
     ...provider.headers,
-    authorization: `Bearer ${provider.apiKey}`,
+    ...authHeader(provider),
     ...(provider.organization ? { "openai-organization": provider.organization } : {}),
     ...(provider.project ? { "openai-project": provider.project } : {}),
   }
-  const secure = upstreamBase.startsWith("https:")
+  const secure = provider.baseUrl.startsWith("https:")
+  /** Where a run's request goes: the provider's URL for the path, with Azure's deployment and api-version. */
+  const upstreamUrl = (path: string, model: string | undefined): string => {
+    const target = requestTarget(provider, model ?? "")
+    const url = new URL(`${target.baseUrl.replace(/\/+$/, "")}/${path}`)
+    for (const [name, value] of Object.entries(target.query)) url.searchParams.set(name, value)
+    return url.toString()
+  }
   const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true })
   const transport = secure ? https : http
 
-  const grants = new Map<string, string>()
+  const grants = new Map<string, { runId: string; model?: string }>()
   const perRun = new Map<string, Usage>()
   let usage = options.initialUsage ?? emptyUsage()
   let budgetError = budgetSpent(options.budget, usage)
@@ -191,8 +200,8 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
       return
     }
     const token = bearer(request.headers.authorization)
-    const runId = token === undefined ? undefined : grants.get(token)
-    if (runId === undefined) {
+    const grant = token === undefined ? undefined : grants.get(token)
+    if (grant === undefined) {
       request.resume()
       sendError(response, 401, "gateway.invalidToken", "the gateway token is unknown, or its run has ended")
       return
@@ -206,18 +215,18 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     // The provider asked the job to slow down: every run's request waits out the pause, not only the refused one.
     const wait = pausedUntil - Date.now()
     if (wait > 0) {
-      const timer = setTimeout(() => forward(request, response, route, runId), wait)
+      const timer = setTimeout(() => forward(request, response, route, grant), wait)
       response.once("close", () => clearTimeout(timer))
       return
     }
-    forward(request, response, route, runId)
+    forward(request, response, route, grant)
   }
 
   function forward(
     request: IncomingMessage,
     response: ServerResponse,
     route: { method: string; path: string },
-    runId: string,
+    { runId, model }: { runId: string; model?: string },
   ): void {
     const headers: OutgoingHttpHeaders = { ...upstreamHeaders }
     for (const [name, value] of Object.entries(request.headers)) {
@@ -228,7 +237,7 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     response.once("close", () => {
       if (!response.writableFinished) aborter.abort()
     })
-    const upstream = transport.request(`${upstreamBase}/${route.path}`, {
+    const upstream = transport.request(upstreamUrl(route.path, model), {
       method: route.method,
       headers,
       agent,
@@ -285,9 +294,9 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
   }
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
-    issueToken(runId) {
+    issueToken(runId, options) {
       const token = `pgw-${randomBytes(32).toString("base64url")}`
-      grants.set(token, runId)
+      grants.set(token, { runId, ...(options?.model !== undefined ? { model: options.model } : {}) })
       acks.set(token, { done: new Set(), waiting: new Map() })
       return token
     },

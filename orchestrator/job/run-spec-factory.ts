@@ -3,7 +3,7 @@ import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { RunInput, RunSpec } from "../../runtime/protocol/run-spec.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
-import type { JobSettings } from "./settings.ts"
+import { type JobSettings, modelFor } from "./settings.ts"
 
 export function expertOf(config: PerstackConfig, key: string) {
   const expert = config.experts[key]
@@ -53,7 +53,7 @@ export function buildRunSpec(options: {
     }),
     isDelegated: options.isDelegated,
     provider: options.settings.provider,
-    model: options.settings.model,
+    model: modelFor(options.settings, expert),
     reasoningBudget: options.settings.reasoningBudget,
     ...(options.llmBaseUrl ? { llmBaseUrl: options.llmBaseUrl } : {}),
     limits: {
@@ -63,6 +63,8 @@ export function buildRunSpec(options: {
     },
     stepNumber: options.stepNumber,
     input: options.input,
+    // Only when used: a RunSpec without it is what a runtime (image) built before it reads.
+    ...(options.settings.forwardEnv.length > 0 ? { forwardedEnv: [...options.settings.forwardEnv] } : {}),
     ...(options.skillLocks ? { skillLocks: options.skillLocks } : {}),
   }
 }

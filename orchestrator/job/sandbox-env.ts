@@ -37,6 +37,8 @@ export function sandboxEnv(options: {
   env: Env
   /** the run's gateway token: given as the provider key in place of the real one, which stays out */
   gatewayToken?: string
+  /** `--env` names (checked when the job's settings were resolved) */
+  forwardEnv?: readonly string[]
 }): Record<string, string> {
   const { env } = options
   const out: Record<string, string> = {}
@@ -45,6 +47,9 @@ export function sandboxEnv(options: {
     if (value !== undefined && value !== "") out[name] = value
   }
   for (const name of PASS_THROUGH) copy(name)
+  // --env: the user's choice of what every sandbox of the job gets (one that is not set is simply absent). Before
+  // the provider's variables, so a gateway token is never replaced by what the name holds on the host.
+  for (const name of options.forwardEnv ?? []) copy(name)
 
   const preset = PROVIDER_PRESETS[options.provider.providerName]
   const setting = options.provider.setting as Record<string, unknown> | undefined
@@ -60,7 +65,10 @@ export function sandboxEnv(options: {
     }
     if (apiKeyEnv) copy(apiKeyEnv)
   }
-  if (options.provider.providerName === "azure-openai") copy("AZURE_RESOURCE_NAME")
+  if (options.provider.providerName === "azure-openai" && options.gatewayToken === undefined) {
+    copy("AZURE_RESOURCE_NAME")
+    copy("AZURE_API_VERSION")
+  }
   if (options.provider.providerName === "openai") {
     copy("OPENAI_ORGANIZATION")
     copy("OPENAI_PROJECT")

@@ -44,7 +44,7 @@ export async function runInSandbox(
   const { gateway, egressProxy } = job.options
   // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended. So does
   // it to the egress proxy, which lets it reach its Expert's allowed domains and nothing else.
-  const gatewayToken = gateway?.issueToken(plainSpec.runId)
+  const gatewayToken = gateway?.issueToken(plainSpec.runId, { model: plainSpec.model })
   const domains = egressProxy ? egressDomains(expertOf(job.options.config, plainSpec.expert.key)) : []
   const proxyToken = domains.length > 0 ? egressProxy?.issueToken(plainSpec.runId, domains) : undefined
   const spec: RunSpec = gateway ? { ...plainSpec, llmBaseUrl: gateway.url } : plainSpec
@@ -101,6 +101,7 @@ async function runSegment(
     expert,
     provider: spec.provider,
     env: job.options.env,
+    forwardEnv: job.options.settings.forwardEnv,
     ...(gatewayToken !== undefined ? { gatewayToken } : {}),
   })
   // Checked at each start: a file that appeared meanwhile (the user's, or a sandbox's) is protected from then on.

@@ -1,9 +1,17 @@
 // The effective settings of a job: command line over perstack.toml over defaults, in one place.
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import { modelForTier } from "../../runtime/llm/model-tiers.ts"
+import { PROVIDER_PRESETS } from "../../runtime/llm/providers.ts"
+import { GATEWAY_TOKEN_ENV } from "../../runtime/llm/resolve-provider.ts"
+import type { ExpertConfig } from "../../runtime/protocol/config/expert.ts"
 import type { PerstackConfig, SandboxBackend } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig, ProviderName, ReasoningBudget } from "../../runtime/protocol/config/provider.ts"
+import { ENV_NAME_PATTERN } from "../../runtime/protocol/config/skill.ts"
+import { PROTECTED_ENV_NAMES } from "../../runtime/skills/base/exec-env.ts"
 
 export const DEFAULTS = {
   providerName: "anthropic" as ProviderName,
+  /** for a provider without a tier table (openai-compatible); the others default to their middle tier */
   model: "claude-sonnet-4-5",
   reasoningBudget: "low" as ReasoningBudget,
   maxSteps: 100,
@@ -19,7 +27,10 @@ export const DEFAULTS = {
 
 export interface JobSettings {
   provider: ProviderConfig
+  /** the model of a run whose Expert names no tier: --model, else perstack.toml's, else the provider's middle tier */
   model: string
+  /** given on the command line (or by the API caller): it wins over every Expert's defaultModelTier */
+  modelPinned: boolean
   reasoningBudget: ReasoningBudget
   /** the job's step budget, across all its runs */
   maxSteps: number
@@ -35,6 +46,8 @@ export interface JobSettings {
   crashRetryBaseMs: number
   /** LLM requests go through the orchestrator's gateway: sandboxes get a per-run token, never the provider key */
   gateway: boolean
+  /** `--env` names: passed into every sandbox of the job, where exec and the MCP servers see them */
+  forwardEnv: readonly string[]
 }
 
 export interface SettingOverrides {
@@ -50,6 +63,7 @@ export interface SettingOverrides {
   crashRetries?: number
   crashRetryBaseMs?: number
   gateway?: boolean
+  forwardEnv?: readonly string[]
 }
 
 export function resolveSettings(
@@ -67,9 +81,20 @@ export function resolveSettings(
         ? configured
         : ({ providerName: overrides.provider } as ProviderConfig)
   const sandbox = overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox
+  // On for docker and kubernetes, and for local sandboxes that are isolated (a plain process could read the key
+  // in the orchestrator's own environment anyway); else only when asked, or when a [budget] needs it.
+  const gateway =
+    overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined || backend.isolated === true)
+  const forwardEnv = [...new Set(overrides.forwardEnv ?? [])]
+  checkForwardEnv(forwardEnv, { provider, gateway })
   return {
     provider,
-    model: overrides.model ?? config.model ?? DEFAULTS.model,
+    model:
+      overrides.model ??
+      config.model ??
+      modelForTier(provider.providerName, "middle")?.model ??
+      DEFAULTS.model,
+    modelPinned: overrides.model !== undefined,
     reasoningBudget: overrides.reasoningBudget ?? config.reasoningBudget ?? DEFAULTS.reasoningBudget,
     maxSteps: overrides.maxSteps ?? config.maxSteps ?? DEFAULTS.maxSteps,
     maxRetries: overrides.maxRetries ?? config.maxRetries ?? DEFAULTS.maxRetries,
@@ -78,10 +103,44 @@ export function resolveSettings(
     sandbox,
     crashRetries: overrides.crashRetries ?? config.crashRetries ?? DEFAULTS.crashRetries,
     crashRetryBaseMs: overrides.crashRetryBaseMs ?? DEFAULTS.crashRetryBaseMs,
-    // On for docker and kubernetes, and for local sandboxes that are isolated (a plain process could read the key
-    // in the orchestrator's own environment anyway); else only when asked, or when a [budget] needs it.
-    gateway:
-      overrides.gateway ?? (sandbox !== "local" || config.budget !== undefined || backend.isolated === true),
+    gateway,
+    forwardEnv,
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
+  }
+}
+
+/**
+ * The model one Expert's runs use. Precedence (upstream's): `--model`, then the Expert's `defaultModelTier` on the
+ * job's provider (the nearest tier the provider has), then the file's `model`, then the provider's default. So a
+ * coordinator on "high" and its delegates on "low" use different models in one job.
+ */
+export function modelFor(settings: JobSettings, expert: Pick<ExpertConfig, "defaultModelTier">): string {
+  if (settings.modelPinned || expert.defaultModelTier === undefined) return settings.model
+  return modelForTier(settings.provider.providerName, expert.defaultModelTier)?.model ?? settings.model
+}
+
+/**
+ * Refuses an `--env` name that is not a variable name, that changes which code runs (LD_PRELOAD, NODE_OPTIONS, ...),
+ * or that holds the provider's key while the gateway keeps that key out of every sandbox.
+ */
+function checkForwardEnv(
+  names: readonly string[],
+  job: { provider: ProviderConfig; gateway: boolean },
+): void {
+  const keyVariables = job.gateway
+    ? [...(PROVIDER_PRESETS[job.provider.providerName]?.keyVariables ?? []), GATEWAY_TOKEN_ENV]
+    : []
+  const setting = job.provider.setting as Record<string, unknown> | undefined
+  if (job.gateway && typeof setting?.apiKeyEnv === "string") keyVariables.push(setting.apiKeyEnv)
+  const protectedNames = new Set(PROTECTED_ENV_NAMES.map((name) => name.toUpperCase()))
+  for (const name of names) {
+    const why = !ENV_NAME_PATTERN.test(name)
+      ? "is not an environment variable name"
+      : protectedNames.has(name.toUpperCase())
+        ? "changes which programs and libraries run, and is never passed into a sandbox"
+        : keyVariables.includes(name)
+          ? "holds the provider's key, which the LLM gateway keeps out of every sandbox (--no-gateway gives sandboxes the key)"
+          : undefined
+    if (why) throw new PerstackError("usage", `--env ${name}: ${why}`)
   }
 }

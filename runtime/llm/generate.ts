@@ -10,7 +10,7 @@ import { backoffDelay, sleep } from "./backoff.ts"
 import { nodeFetch } from "./node-fetch.ts"
 import { ProviderError, toProviderError } from "./provider-error.ts"
 import { reasoningParams } from "./reasoning.ts"
-import type { ResolvedProvider } from "./resolve-provider.ts"
+import { type ResolvedProvider, requestTarget } from "./resolve-provider.ts"
 
 export interface LlmTool {
   name: string
@@ -59,12 +59,17 @@ export function createLlmClient(options: {
   random?: () => number
 }): LlmClient {
   const { provider } = options
+  const target = requestTarget(provider, options.model)
   const client = new OpenAI({
     apiKey: provider.apiKey,
-    baseURL: provider.baseUrl,
+    baseURL: target.baseUrl,
+    defaultQuery: target.query,
     organization: provider.organization ?? null,
     project: provider.project ?? null,
-    defaultHeaders: provider.headers,
+    // Azure takes its key in `api-key`; a Bearer header beside it would be read as an Entra ID token.
+    defaultHeaders: provider.azure
+      ? { ...provider.headers, "api-key": provider.apiKey, authorization: null }
+      : provider.headers,
     // Retries are ours: they honour Retry-After, report each attempt, and share one budget.
     maxRetries: 0,
     // Our AbortSignal times each attempt; the SDK's own timer must never fire first (it ends a stream silently).

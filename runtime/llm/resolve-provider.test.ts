@@ -62,7 +62,7 @@ describe("provider presets", () => {
     expect(
       resolve({ providerName: "azure-openai", setting: { resourceName: "acme" } }, { AZURE_API_KEY: "k" })
         .baseUrl,
-    ).toBe("https://acme.openai.azure.com/openai/v1/")
+    ).toBe("https://acme.openai.azure.com/openai/v1")
     expect(() => resolve({ providerName: "azure-openai" }, { AZURE_API_KEY: "k" })).toThrow("resourceName")
   })
 

@@ -12,6 +12,12 @@ export interface ResolvedProvider {
   organization?: string
   project?: string
   reasoning: ReasoningStyle
+  /**
+   * Azure OpenAI, called directly: every request carries `api-version` and the key in an `api-key` header, and
+   * with deployment-based URLs the model (the deployment's name) is part of the path. Unset through the gateway,
+   * which speaks plain OpenAI to the sandbox and Azure to Azure.
+   */
+  azure?: { apiVersion: string; deploymentBasedUrls: boolean }
 }
 
 type ProviderName = ProviderConfig["providerName"]
@@ -47,9 +53,22 @@ export function resolveProvider(options: {
     settingString("baseUrl") ??
     nonEmpty(env[preset.baseUrlVariable]) ??
     preset.defaultBaseUrl
-  if (baseUrl === undefined && name === "azure-openai") {
+  let azure: ResolvedProvider["azure"]
+  if (name === "azure-openai" && options.baseUrlOverride === undefined) {
+    // Upstream's (the AI SDK's) URLs: baseUrl, else https://<resourceName>.openai.azure.com/openai, is a prefix;
+    // requests go to <prefix>/v1/<path>, or with useDeploymentBasedUrls to <prefix>/deployments/<model>/<path>.
     const resource = settingString("resourceName") ?? nonEmpty(env.AZURE_RESOURCE_NAME)
-    if (resource) baseUrl = `https://${resource}.openai.azure.com/openai/v1/`
+    if (baseUrl === undefined && resource) baseUrl = `https://${resource}.openai.azure.com/openai`
+    if (baseUrl !== undefined) {
+      const deploymentBasedUrls = setting.useDeploymentBasedUrls === true
+      const prefix = baseUrl.replace(/\/+$/, "")
+      // A prefix already ending in /v1 (this project's earlier form) is taken as the v1 URL itself.
+      baseUrl = deploymentBasedUrls || prefix.endsWith("/v1") ? prefix : `${prefix}/v1`
+      azure = {
+        apiVersion: settingString("apiVersion") ?? nonEmpty(env.AZURE_API_VERSION) ?? "v1",
+        deploymentBasedUrls,
+      }
+    }
   }
   if (baseUrl === undefined) {
     const hint =
@@ -84,5 +103,26 @@ export function resolveProvider(options: {
     organization: settingString("organization") ?? nonEmpty(env.OPENAI_ORGANIZATION),
     project: settingString("project") ?? nonEmpty(env.OPENAI_PROJECT),
     reasoning: preset.reasoning,
+    ...(azure ? { azure } : {}),
   }
+}
+
+/** Where one model's requests go: the base URL (an Azure deployment's names the model) and the query they carry. */
+export function requestTarget(
+  provider: ResolvedProvider,
+  model: string,
+): { baseUrl: string; query: Record<string, string> } {
+  const { azure } = provider
+  if (!azure) return { baseUrl: provider.baseUrl, query: {} }
+  return {
+    baseUrl: azure.deploymentBasedUrls
+      ? `${provider.baseUrl}/deployments/${encodeURIComponent(model)}`
+      : provider.baseUrl,
+    query: { "api-version": azure.apiVersion },
+  }
+}
+
+/** The credential header: Azure's own `api-key` for a direct Azure call, else `Authorization: Bearer`. */
+export function authHeader(provider: ResolvedProvider): Record<string, string> {
+  return provider.azure ? { "api-key": provider.apiKey } : { authorization: `Bearer ${provider.apiKey}` }
 }

@@ -1,4 +1,5 @@
 // One generation with its streaming events and usage, and the two ways a generation can go wrong.
+import { PerstackError } from "../errors/perstack-error.ts"
 import { toChatMessages } from "../llm/chat-messages.ts"
 import type { Generation, LlmTool } from "../llm/generate.ts"
 import { ProviderError } from "../llm/provider-error.ts"
@@ -83,6 +84,9 @@ export function toRunError(error: unknown): RunError {
       ...(error.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
       isRetryable: error.isRetryable,
     }
+  }
+  if (error instanceof PerstackError) {
+    return { name: error.name, message: error.message, code: error.code, isRetryable: error.isRetryable }
   }
   const err = error instanceof Error ? error : new Error(String(error))
   return { name: err.name, message: err.message, code: "runtime.internal", isRetryable: false }

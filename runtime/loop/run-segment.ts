@@ -1,5 +1,6 @@
 // Runs one segment of one Expert: the original's state machine, each state emitting exactly one state event.
 import { realpath } from "node:fs/promises"
+import { PerstackError } from "../errors/perstack-error.ts"
 import type { Clock, IdGenerator } from "../ids.ts"
 import { newId, systemClock } from "../ids.ts"
 import type { LlmClient } from "../llm/generate.ts"
@@ -15,6 +16,7 @@ import { prepareSkillSet, type SkillSet } from "../skills/skill-set.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import type { LoopContext } from "./context.ts"
 import { createEventFactory } from "./event-factory.ts"
+import { stopByError } from "./generation.ts"
 import { createMessageBuilder } from "./messages.ts"
 import { callTools } from "./states/call-tools.ts"
 import { generateRunResult } from "./states/generate-run-result.ts"
@@ -94,8 +96,8 @@ export interface RunSegmentOptions {
 
 /**
  * Runs until a terminal event and returns it. Throws only for a run that cannot start: a RunSpec or environment
- * problem (a missing requiredEnv variable, ...) before anything is emitted, or an MCP server that does not start
- * (after initializeRuntime and that skill's events, which show why).
+ * problem (a missing requiredEnv variable, ...) before anything is emitted. An MCP server that does not start ends
+ * the run with stopRunByError (code `skill.startFailed`), after that skill's events.
  */
 export async function runSegment(options: RunSegmentOptions): Promise<TerminalEvent> {
   const { spec } = options
@@ -123,7 +125,7 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
     expert: spec.expert,
     delegates: spec.delegates,
     isDelegated: spec.isDelegated,
-    baseContext: { workspace, todos, env: options.env ?? {}, signal },
+    baseContext: { workspace, todos, env: options.env ?? {}, forwardedEnv: spec.forwardedEnv ?? [], signal },
     ids,
     skillLocks: spec.skillLocks,
     mcpTimeouts: options.mcpTimeouts,
@@ -149,7 +151,17 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
     }),
   )
   // MCP servers without a lock start here, in parallel, and list their tools for the first LLM request.
-  const skills: SkillSet = await preparedSkills.open()
+  let skills: SkillSet
+  let startFailure: PerstackError | undefined
+  try {
+    skills = await preparedSkills.open()
+  } catch (error) {
+    if (!(error instanceof PerstackError) || error.code !== "skill.startFailed") throw error
+    // A run error, not a crash: the run stops with which skill failed and why (its stderr's end), for the
+    // parent's tool result or the user, and nothing retries a start that fails the same way every time.
+    skills = preparedSkills.withoutServers()
+    startFailure = error
+  }
   const ctx: LoopContext = {
     spec,
     ids,
@@ -169,6 +181,14 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
   }
   let closed = false
   try {
+    if (startFailure) {
+      await emit(await init(ctx))
+      const event = stopByError(ctx, startFailure)
+      closed = true
+      await skills.close()
+      await emit(event)
+      return event
+    }
     let state: State = "Init"
     for (;;) {
       const event: PerstackEvent = await LOGIC[state](ctx)

@@ -2,7 +2,7 @@
 import { z } from "zod"
 import { checkpointSchema, delegatedBySchema } from "./checkpoint.ts"
 import { providerConfigSchema, reasoningBudgetSchema } from "./config/provider.ts"
-import { skillSchema } from "./config/skill.ts"
+import { envNameSchema, skillSchema } from "./config/skill.ts"
 import { skillLocksSchema } from "./lockfile.ts"
 import { toolResultSchema } from "./tool.ts"
 import { protocolVersionSchema } from "./version.ts"
@@ -71,6 +71,11 @@ export const runSpecSchema = z.strictObject({
   /** job-global number of the last step before this segment; its first step is stepNumber + 1 */
   stepNumber: z.number().int().nonnegative(),
   input: runInputSchema,
+  /**
+   * Variables the user passed in with `--env`: their values are in the sandbox's environment (never here), and
+   * exec and the MCP servers see them besides their usual pass-through list.
+   */
+  forwardedEnv: z.array(envNameSchema).optional(),
   /** absolute path of the workspace inside the sandbox (default: the working directory) */
   workspace: z.string().min(1).optional(),
   /**

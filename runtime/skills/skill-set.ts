@@ -60,6 +60,11 @@ export interface SkillSetOptions {
 export interface PreparedSkillSet {
   /** Starts the MCP servers that have no lock and lists their tools. Throws `skill.startFailed` if one cannot. */
   open(): Promise<SkillSet>
+  /**
+   * The skill set with no MCP server: the base skill, interactive tools and delegates. What a run that stops because
+   * a server did not start opens its checkpoint with (its instruction names the same delegates).
+   */
+  withoutServers(): SkillSet
 }
 
 interface McpPlan extends SkillTarget {
@@ -95,14 +100,19 @@ export function prepareSkillSet(options: SkillSetOptions): PreparedSkillSet {
       env: options.baseContext.env,
       cwd: options.baseContext.workspace,
       lockedPackage: lock?.package,
+      ...(options.baseContext.forwardedEnv ? { forwardedEnv: options.baseContext.forwardedEnv } : {}),
     })
     plans.push({ skillName, lock, target, launch })
   }
-  return { open: () => openSkillSet(options, plans) }
+  return {
+    open: async () => assembleSkillSet(options, await startMcpSkills(options, plans)),
+    withoutServers: () => assembleSkillSet(options, new Map()),
+  }
 }
 
-async function openSkillSet(options: SkillSetOptions, plans: readonly McpPlan[]): Promise<SkillSet> {
-  const servers = await startMcpSkills(options, plans)
+type StartedServers = Map<string, { skill: McpSkill; tools: readonly LockedTool[] }>
+
+function assembleSkillSet(options: SkillSetOptions, servers: StartedServers): SkillSet {
   const allocate = createToolNameAllocator()
   const tools: ToolEntry[] = []
 

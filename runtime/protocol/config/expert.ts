@@ -47,11 +47,18 @@ const providerSkillSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("custom"), name: z.string().min(1), definition: z.string().min(1) }),
 ])
 
+/** Upstream's provider-neutral model choice: each provider maps it to a model (see runtime/llm/model-tiers.ts). */
+export const MODEL_TIERS = ["low", "middle", "high"] as const
+export const modelTierSchema = z.enum(MODEL_TIERS)
+export type ModelTier = z.infer<typeof modelTierSchema>
+
 export const expertConfigSchema = z.strictObject({
   instruction: z.string().min(1, "instruction must not be empty").max(20480),
   description: z.string().min(1).max(2048).optional(),
   version: z.string().regex(SEMVER_PATTERN, 'a semantic version such as "1.0.0"').default("1.0.0"),
   minRuntimeVersion: z.string().optional(),
+  /** this Expert's model, by tier, for the job's provider; `--model` overrides it, and it overrides the file's `model` */
+  defaultModelTier: modelTierSchema.optional(),
   delegates: z.array(expertKeySchema).default([]),
   tags: z
     .array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "a tag of lowercase letters, digits, - and _"))

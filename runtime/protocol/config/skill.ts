@@ -2,7 +2,9 @@
 import { z } from "zod"
 
 const toolNames = z.array(z.string().min(1))
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+export const envNameSchema = z.string().regex(ENV_NAME_PATTERN, "an environment variable name")
+const envName = envNameSchema
 
 /** `example.com` or `*.example.com`; punycode labels are refused (homograph tricks). */
 export const allowedDomainSchema = z

@@ -29,6 +29,8 @@ export type BaseToolContext = {
   todos: TodoStore
   /** the sandbox's own environment, of which `exec` passes on only a fixed allow-list */
   env: Record<string, string | undefined>
+  /** RunSpec.forwardedEnv: the user's `--env` names, passed on by `exec` and to MCP servers besides the list */
+  forwardedEnv?: readonly string[]
   /** aborts a running `exec` (its whole process group is killed) */
   signal?: AbortSignal
 }

@@ -62,10 +62,16 @@ export type ExecEnvOptions = {
   sandboxEnv: Record<string, string | undefined>
   /** the variables the model asked for */
   requested: Record<string, string>
+  /** the user's `--env` names, passed on from the sandbox's env too */
+  forwarded?: readonly string[]
 }
 
 /** Refuses (rather than silently drops) a protected or malformed name, so the model learns why. */
-export function buildExecEnv({ sandboxEnv, requested }: ExecEnvOptions): Record<string, string> {
+export function buildExecEnv({
+  sandboxEnv,
+  requested,
+  forwarded = [],
+}: ExecEnvOptions): Record<string, string> {
   const names = Object.keys(requested)
   const malformed = names.filter((name) => name === "" || name.includes("=") || name.includes("\0"))
   if (malformed.length > 0) {
@@ -82,7 +88,8 @@ export function buildExecEnv({ sandboxEnv, requested }: ExecEnvOptions): Record<
     )
   }
   const env: Record<string, string> = {}
-  for (const name of EXEC_PASSTHROUGH_ENV) {
+  for (const name of [...EXEC_PASSTHROUGH_ENV, ...forwarded]) {
+    if (PROTECTED.has(name.toUpperCase()) && !EXEC_PASSTHROUGH_ENV.includes(name)) continue
     const value = sandboxEnv[name]
     if (value !== undefined) env[name] = value
   }

@@ -2,6 +2,7 @@
 // call), restarted on the next call after it died or hung, and stopped when the run ends. A call never throws:
 // every failure becomes an error result the model reads.
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js"
+import { PerstackError } from "../../errors/perstack-error.ts"
 import type { LockedTool } from "../../protocol/lockfile.ts"
 import {
   type CallOutcome,
@@ -51,6 +52,15 @@ export interface McpSkillOptions {
 const MAX_STARTS = 4
 /** per server process; the rest are counted, not shown */
 const MAX_STDERR_LINES = 1_000
+/** the end of a server's stderr that a failed start reports: usually where it says why */
+const STDERR_TAIL_LINES = 10
+const STDERR_TAIL_CHARS = 2_000
+
+/** The last lines of a process's stderr, for the message of a start that failed. */
+function stderrTail(lines: readonly string[]): string {
+  const text = lines.join("\n")
+  return text.length <= STDERR_TAIL_CHARS ? text : `…${text.slice(-STDERR_TAIL_CHARS)}`
+}
 
 const errorOutcome = (error: string, message: string): CallOutcome => ({
   content: [{ type: "text", text: JSON.stringify({ error, message }) }],
@@ -164,6 +174,7 @@ export class McpSkill {
     }
     this.starts++
     let stderrLines = 0
+    const tail: string[] = []
     const started = performance.now()
     events.onStarting?.(skillName, this.options.launch)
     const attempt = connectMcpServer({
@@ -172,6 +183,8 @@ export class McpSkill {
       stopGraceMs: timeouts.stopGraceMs,
       signal,
       onStderrLine: (line) => {
+        tail.push(line)
+        if (tail.length > STDERR_TAIL_LINES) tail.shift()
         stderrLines++
         if (stderrLines <= MAX_STDERR_LINES) events.onStderr?.(skillName, line)
         else if (stderrLines === MAX_STDERR_LINES + 1) {
@@ -181,16 +194,24 @@ export class McpSkill {
           )
         }
       },
-    }).then((connection) => {
-      if (this.current === attempt) this.connected = connection
-      connection.onLost((reason) => {
-        this.forget(connection)
-        this.disconnected(connection, reason)
-      })
-      // Started for a call (from the lock): connected now. Started for its tool list: once listed.
-      if (!mode.listing) events.onConnected?.(skillName, this.connectedInfo(connection, started))
-      return connection
     })
+      .catch((error: unknown) => {
+        // Why a server did not start is most often the last thing it printed: the message carries it.
+        if (!(error instanceof PerstackError) || tail.length === 0) throw error
+        throw new PerstackError(error.code, `${error.message}; the end of its stderr:\n${stderrTail(tail)}`, {
+          cause: error.cause,
+        })
+      })
+      .then((connection) => {
+        if (this.current === attempt) this.connected = connection
+        connection.onLost((reason) => {
+          this.forget(connection)
+          this.disconnected(connection, reason)
+        })
+        // Started for a call (from the lock): connected now. Started for its tool list: once listed.
+        if (!mode.listing) events.onConnected?.(skillName, this.connectedInfo(connection, started))
+        return connection
+      })
     this.current = attempt
     // A failed start is retried by the next call.
     attempt.catch(() => {

@@ -243,11 +243,16 @@ describe("MCP skills that cannot start", () => {
           },
         },
       })
-      await expect(
-        runScriptedSegment(spec, { mcpTimeouts: { startMs: 500, stopGraceMs: 300 } }),
-      ).rejects.toMatchObject({
-        code: "skill.startFailed",
-        message: expect.stringMatching(/^skill "mute" did not start: the MCP handshake failed: .*timed out/i),
+      const result = await runScriptedSegment(spec, { mcpTimeouts: { startMs: 500, stopGraceMs: 300 } })
+      expect(result.terminal).toMatchObject({
+        type: "stopRunByError",
+        error: {
+          code: "skill.startFailed",
+          message: expect.stringMatching(
+            /^skill "mute" did not start: the MCP handshake failed: .*timed out/i,
+          ),
+          isRetryable: false,
+        },
       })
       expect(llm.requests).toHaveLength(0)
       expect(await processesWith(marker)).toEqual([])
@@ -265,10 +270,42 @@ describe("MCP skills that cannot start", () => {
         },
       },
     })
-    await expect(runScriptedSegment(spec)).rejects.toMatchObject({
+    const result = await runScriptedSegment(spec)
+    expect(result.terminal.type).toBe("stopRunByError")
+    expect(result.terminal.checkpoint.error).toEqual({
+      name: "PerstackError",
       code: "skill.startFailed",
       message:
         'skill "ghost" did not start: command "/nonexistent/mcp-server" could not start: not found (not on PATH, or the path does not exist)',
+      isRetryable: false,
     })
+  })
+
+  it("a server that exits at start stops the run with an error naming the skill and the end of its stderr", async () => {
+    await using ws = await makeWorkspace()
+    await using llm = await startScriptedLlmServer({})
+    const script = [
+      'for (let i = 1; i <= 30; i++) console.error("starting, line " + i)',
+      'console.error("fatal: DATABASE_URL is not set")',
+      "process.exit(1)",
+    ].join(";")
+    const spec = buildRunSpec({
+      workspace: ws.dir,
+      llmUrl: llm.url,
+      expert: {
+        skills: { db: { ...fixtureSkill("tools"), args: ["-e", script] } },
+      },
+    })
+    const result = await runScriptedSegment(spec)
+    // The run starts and stops: a checkpoint to show, no LLM request, and nothing thrown (no crash to retry).
+    expect(result.types.slice(-2)).toEqual(["startRun", "stopRunByError"])
+    expect(llm.requests).toHaveLength(0)
+    const error = result.terminal.type === "stopRunByError" ? result.terminal.error : undefined
+    expect(error?.code).toBe("skill.startFailed")
+    expect(error?.message).toMatch(/^skill "db" did not start: .*; the end of its stderr:\n/)
+    expect(error?.message).toContain("starting, line 30\nfatal: DATABASE_URL is not set")
+    // Only the end: the first lines stay in the skillStderr events.
+    expect(error?.message).not.toContain("starting, line 1\n")
+    expect(result.terminal.checkpoint.status).toBe("stoppedByError")
   })
 })

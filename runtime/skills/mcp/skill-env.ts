@@ -13,6 +13,8 @@ export function buildSkillEnv(options: {
   skillName: string
   requiredEnv: readonly string[]
   sandboxEnv: Readonly<Record<string, string | undefined>>
+  /** the user's `--env` names: every server gets them too, when set */
+  forwarded?: readonly string[]
 }): Record<string, string> {
   const { skillName, requiredEnv, sandboxEnv } = options
   const refused = requiredEnv.filter((name) => PROTECTED.has(name.toUpperCase()))
@@ -31,7 +33,8 @@ export function buildSkillEnv(options: {
     )
   }
   const env: Record<string, string> = {}
-  for (const name of [...EXEC_PASSTHROUGH_ENV, ...requiredEnv]) {
+  const forwarded = (options.forwarded ?? []).filter((name) => !PROTECTED.has(name.toUpperCase()))
+  for (const name of [...EXEC_PASSTHROUGH_ENV, ...forwarded, ...requiredEnv]) {
     const value = sandboxEnv[name]
     if (value !== undefined) env[name] = value
   }

@@ -21,11 +21,18 @@ export function skillTarget(options: {
   cwd: string
   /** the exact npx package from a lock */
   lockedPackage?: string
+  /** the user's `--env` names (RunSpec.forwardedEnv) */
+  forwardedEnv?: readonly string[]
 }): SkillTarget {
   const { skillName, skill } = options
   if (skill.type === "mcpStdioSkill") {
     const launch = stdioLaunch(skill, options.lockedPackage)
-    const env = buildSkillEnv({ skillName, requiredEnv: skill.requiredEnv, sandboxEnv: options.env })
+    const env = buildSkillEnv({
+      skillName,
+      requiredEnv: skill.requiredEnv,
+      sandboxEnv: options.env,
+      ...(options.forwardedEnv ? { forwarded: options.forwardedEnv } : {}),
+    })
     return { launch, target: { transport: "stdio", ...launch, env, cwd: options.cwd } }
   }
   const transport = skill.type === "mcpSseSkill" ? "sse" : "streamableHttp"

@@ -123,12 +123,14 @@ export async function startScriptedLlmServer(
     if (!body.ok) {
       return sendError(response, { status: 400, message: "Scripted LLM: the request body is not valid JSON" })
     }
-    const route = `${method} ${new URL(path, "http://scripted.invalid").pathname}`
+    const pathname = new URL(path, "http://scripted.invalid").pathname
+    const route = `${method} ${pathname}`
     if (route === "GET /v1/models") {
       const model = { id: modelId, object: "model", created: 0, owned_by: "perstack-scripted-llm" }
       return sendJson(response, 200, { object: "list", data: [model] })
     }
-    if (route !== "POST /v1/chat/completions") {
+    // Any prefix: Azure's `/openai/v1/...` and `/openai/deployments/<name>/...` are chat completions too.
+    if (method !== "POST" || !pathname.endsWith("/chat/completions")) {
       return sendError(response, { status: 404, message: `Scripted LLM: no route for ${method} ${path}` })
     }
     if (!isRecord(body.value)) {

@@ -45,7 +45,11 @@ export const execTool = defineBaseTool({
       ),
   }),
   async run(args, context) {
-    const env = buildExecEnv({ sandboxEnv: context.env, requested: args.env })
+    const env = buildExecEnv({
+      sandboxEnv: context.env,
+      requested: args.env,
+      ...(context.forwardedEnv ? { forwarded: context.forwardedEnv } : {}),
+    })
     const cwd = await resolveWorkspacePath(context.workspace, args.cwd)
     if (!(await stat(cwd.absolute)).isDirectory()) {
       throw new PerstackError("exec.cwdNotDirectory", `cwd "${args.cwd}" is not a directory.`)
