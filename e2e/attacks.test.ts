@@ -5,7 +5,12 @@
 import { readdir, readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { createApiClient } from "../orchestrator/client/api-client.ts"
 import { bubblewrapStatus } from "../orchestrator/sandbox/local/bubblewrap.ts"
+import { createLocalBackend } from "../orchestrator/sandbox/local/local-backend.ts"
+import { KEYS, startTestServer } from "../orchestrator/serve/serve-test-harness.ts"
+import { startExpertScript } from "../orchestrator/testing/expert-script.ts"
+import { RUNTIME_SOURCE } from "../orchestrator/testing/job-harness.ts"
 import {
   type AttackBackend,
   exists,
@@ -18,7 +23,7 @@ import {
   toolResultsOf,
   USER_KEY,
 } from "./support/attack-kit.ts"
-import { ensureImages, sweepSession } from "./support/docker-session.ts"
+import { dockerBackend, ensureImages, sweepSession } from "./support/docker-session.ts"
 
 const bwrap = await bubblewrapStatus()
 // CI requires the isolated local sandbox (.ci/run installs bubblewrap): there, an unavailable one fails.
@@ -182,6 +187,68 @@ for (const backend of backends) {
       expect(seen).toContain("end")
       expect(seen).not.toContain("host-only")
       await keyStayedHome(project, outcome.stdout)
+    })
+
+    it("as one tenant of perstack serve, reads and rewrites another tenant's job: out of reach", async () => {
+      await using llm = await startExpertScript(
+        {
+          alice: [
+            {
+              toolCalls: [
+                { name: "writeTextFile", arguments: { path: "secret.txt", text: "alice's secret plan" } },
+              ],
+            },
+            { text: "saved" },
+          ],
+          mallory: [
+            sh(
+              "cat ../*/secret.txt 2>&1 | head -3; ls ../../api/jobs 2>&1; echo '{}' > ../../api/jobs/x.json; echo \"exit $?\"",
+            ),
+            { text: "done" },
+          ],
+        },
+        { host: backend.name === "docker" ? "0.0.0.0" : "127.0.0.1" },
+      )
+      const llmUrl = backend.name === "docker" ? llm.url.replace("0.0.0.0", "127.0.0.1") : llm.url
+      await using server = await startTestServer(
+        llmUrl,
+        `[experts."alice"]\ninstruction = "A."\n[experts."mallory"]\ninstruction = "M."\n`,
+        {
+          backendFor: () =>
+            backend.name === "docker"
+              ? dockerBackend()
+              : createLocalBackend({ runtimeEntry: RUNTIME_SOURCE }),
+          settings: {
+            maxRetries: 0,
+            timeout: 10_000,
+            reasoningBudget: "none",
+            gateway: true,
+            sandbox: backend.name,
+          },
+        },
+      )
+      const alice = createApiClient({ baseUrl: server.url, apiKey: KEYS.alice })
+      const bob = createApiClient({ baseUrl: server.url, apiKey: KEYS.bob })
+      const finish = async (client: typeof alice, expertKey: string) => {
+        const started = await client.jobs.start({ expertKey, query: "go" })
+        if (!started.ok) throw new Error(started.error.message)
+        const id = started.data.data.job.id
+        const stream = await client.jobs.stream(id)
+        if (!stream.ok) throw new Error(stream.error.message)
+        const events: string[] = []
+        for await (const event of stream.data.events) events.push(JSON.stringify(event))
+        return { id, events }
+      }
+      const first = await finish(alice, "alice")
+      const second = await finish(bob, "mallory")
+      const learnt = second.events.filter((line) => line.includes('"resolveToolResults"')).join("\n")
+      expect(learnt).toContain("exit 1")
+      expect(learnt).not.toContain("alice's secret plan")
+      expect(learnt).not.toContain(first.id)
+      const own = await alice.jobs.get(first.id)
+      expect(own.ok && own.data.data.job.status).toBe("completed")
+      const foreign = await bob.jobs.get(first.id)
+      expect(foreign.ok ? "visible" : foreign.error.status).toBe(404)
     })
   })
 }
