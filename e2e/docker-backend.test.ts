@@ -183,16 +183,12 @@ describe("docker backend", () => {
   })
 
   it("applies an Expert's cpus and memory, and stops it at its timeout", async () => {
-    let inspected: Docker.ContainerInspectInfo | undefined
-    await using run = await startRun(
-      [
-        async () => {
-          inspected = await runContainer(run.runId)
-          return { type: "stall" }
-        },
-      ],
-      { settings: { cpus: 0.5, memory: "256m", timeout: 1_500 } },
-    )
+    // The timeout leaves a loaded machine's runtime time to reach its (stalling) LLM request first.
+    await using run = await startRun([{ type: "stall" }], {
+      settings: { cpus: 0.5, memory: "256m", timeout: 4_000 },
+    })
+    // The container exists from the moment the run has started.
+    const inspected: Docker.ContainerInspectInfo | undefined = await runContainer(run.runId)
     const exit = await run.finish()
     expect(inspected?.HostConfig).toMatchObject({
       NanoCpus: 5e8,

@@ -3,7 +3,7 @@
 // built `perstack` CLI run as the user runs it.
 import { execFile } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises"
+import { chown, mkdtemp, readdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises"
 import http from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -108,6 +108,10 @@ instruction = "Answer."
 `
   await writeFile(path.join(ws.dir, "perstack.toml"), toml)
   await writeFile(path.join(ws.dir, ".env"), `OPENAI_API_KEY=${USER_KEY}\nOPENAI_BASE_URL=${llm.url}\n`)
+  // The user's own files, as the workspace is: only the sandbox's mounts keep it from them, not permissions.
+  if (backend === "docker" && process.getuid?.() === 0) {
+    for (const name of ["perstack.toml", ".env"]) await chown(path.join(ws.dir, name), 1000, 1000)
+  }
   return {
     dir: ws.dir,
     llm,
