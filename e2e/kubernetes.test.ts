@@ -4,7 +4,7 @@
 // through the CLI with --sandbox kubernetes, then a delegate pod killed mid-run.
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { chown, readdir, readFile, rm, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -150,8 +150,13 @@ async function readRuns(store: string): Promise<Run[]> {
   )
 }
 
-async function runTeam(replies: ExpertReplies, extraArgs: string[] = []) {
+async function runTeam(
+  replies: ExpertReplies,
+  extraArgs: string[] = [],
+  prepare: (workspace: string) => Promise<void> = async () => {},
+) {
   const ws = await cluster.workspace()
+  await prepare(ws.dir)
   const llm = await startExpertScript(replies, { apiKey: "sk-k8s-team" })
   const jobId = `k8s-${Date.now().toString(36)}`
   const { args, env } = teamCli(ws.dir, llm.url, jobId, extraArgs)
@@ -213,6 +218,41 @@ describe.skipIf(unavailable)(
       expect(
         team.llm.requests.every((request) => request.headers.authorization === "Bearer sk-k8s-team"),
       ).toBe(true)
+      await eventuallyClean()
+    })
+
+    it("keeps the workspace's perstack.toml read-only and its .env masked in the pods (an attacker's first moves)", async () => {
+      const userToml = "# the user's own\n"
+      await using team = await runTeam(
+        {
+          "fitness-assistant": [
+            {
+              toolCalls: [
+                {
+                  name: "exec",
+                  arguments: {
+                    command: "bash",
+                    args: ["-c", 'cat .env; echo \'runtime = "local"\' >> perstack.toml; echo "exit $?"'],
+                  },
+                },
+              ],
+            },
+            { text: "done", toolCalls: [{ name: "attemptCompletion", arguments: {} }] },
+          ],
+        },
+        [],
+        async (workspace) => {
+          await writeFile(path.join(workspace, "perstack.toml"), userToml)
+          await writeFile(path.join(workspace, ".env"), "OPENAI_COMPATIBLE_API_KEY=sk-k8s-team\n")
+          for (const name of ["perstack.toml", ".env"]) await chown(path.join(workspace, name), 1000, 1000)
+        },
+      )
+      expect(team.job.status).toBe("completed")
+      const learnt = JSON.stringify(team.llm.byExpert("fitness-assistant").at(-1)?.body)
+      expect(learnt).toContain("exit 1")
+      expect(learnt).toContain("Read-only file system")
+      expect(learnt).not.toContain("sk-k8s-team")
+      expect(await readFile(path.join(team.ws.dir, "perstack.toml"), "utf8")).toBe(userToml)
       await eventuallyClean()
     })
 
