@@ -11,7 +11,7 @@ import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.ts"
 import type { JobStore } from "../store/job-store.ts"
 import { Semaphore } from "./semaphore.ts"
 import type { JobSettings } from "./settings.ts"
-import type { StepBudget } from "./step-budget.ts"
+import type { StepLease } from "./step-budget.ts"
 
 export type StopCause = "cancelled" | "timeout"
 
@@ -57,7 +57,7 @@ export class JobContext {
   }
 
   /** A run finished a step: the job's totals and the spending conversation's budget (and its ancestors'). */
-  async stepFinished(usage: Usage, budget: StepBudget): Promise<void> {
+  async stepFinished(usage: Usage, budget: StepLease): Promise<void> {
     budget.spend()
     this.job = { ...this.job, totalSteps: this.job.totalSteps + 1, usage: addUsage(this.job.usage, usage) }
     await this.options.store.writeJob(this.job)
