@@ -158,8 +158,9 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     if (typeof code === "string" && code.startsWith("commander.")) return EXIT_BAD_INPUT
     if (error instanceof PerstackError) {
       io.stderr(`perstack: ${error.message}\n`)
-      // The store failing (a full disk) is not the user's input: the job ran and stopped.
-      return error.code.startsWith("store.") ? 1 : EXIT_BAD_INPUT
+      // The store failing (a full disk) is not the user's input: the job ran and stopped. An id that cannot name a
+      // job is a bad argument like any other.
+      return error.code.startsWith("store.") && error.code !== "store.invalidId" ? 1 : EXIT_BAD_INPUT
     }
     throw error
   }

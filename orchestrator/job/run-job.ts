@@ -14,7 +14,7 @@ import { type EgressProxyOptions, startEgressProxy } from "../gateway/egress-pro
 import { startLlmGateway } from "../gateway/llm-gateway.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { JobStore } from "../store/job-store.ts"
-import { continueStart } from "./continue-job.ts"
+import { type ContinueRequest, continueStart, planContinue } from "./continue-job.ts"
 import { type Outcome, runConversation } from "./conversation.ts"
 import { JobContext } from "./job-context.ts"
 import { expertOf } from "./run-spec-factory.ts"
@@ -28,7 +28,7 @@ export interface RunJobOptions {
   /** the query; for a continued job, a follow-up query or (with interactiveAnswer) the answer */
   query?: string
   /** an existing job to continue */
-  continueJob?: { jobId: string; fromCheckpointId?: string; interactiveAnswer?: boolean }
+  continueJob?: ContinueRequest
   /** id for a new job (default: generated) */
   jobId?: string
   workspace: string
@@ -96,6 +96,15 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   }
   const jobId = existing?.id ?? options.jobId ?? ids()
   await using lock = await store.lock(jobId)
+  // Checked under the lock, before anything is written: a refused command changes nothing on disk.
+  if (existing && options.continueJob) {
+    await refuseContinue(store, existing, options.continueJob, options)
+  } else if (options.jobId !== undefined && (await store.readJob(jobId))) {
+    throw new PerstackError(
+      "job.exists",
+      `job ${jobId} already exists in ${store.paths.jobs}: continue it with --continue-job ${jobId}, or choose another --job-id`,
+    )
+  }
   // Stopped when the job ends, whichever way: `await using` closes it after the lock is released.
   const host = options.settings.gateway ? ((await options.backend.hostAddress?.()) ?? "127.0.0.1") : undefined
   await using gateway = host
@@ -192,6 +201,29 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     // A spent budget is the job's reason to stop, whatever the run made of the gateway's refusal.
     ...(outcome.kind === "error" ? { error: gateway?.budgetError ?? outcome.message } : {}),
   }
+}
+
+/** Throws what a continue request would be refused for, reading the job's records only. */
+async function refuseContinue(
+  store: JobStore,
+  existing: Job,
+  request: ContinueRequest,
+  options: RunJobOptions,
+): Promise<void> {
+  if (options.settings.maxSteps <= existing.totalSteps) {
+    throw new PerstackError(
+      "job.noStepsLeft",
+      `job ${existing.id} has taken ${existing.totalSteps} of its ${options.settings.maxSteps} steps (--max-steps): give a larger --max-steps to continue it`,
+    )
+  }
+  await planContinue({
+    store,
+    job: existing,
+    expertKey: options.expertKey,
+    request,
+    query: options.query,
+    ids: options.ids ?? newId,
+  })
 }
 
 /** A continued job is running again: it has no finish time until it finishes. */
