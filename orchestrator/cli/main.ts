@@ -6,7 +6,7 @@ import { type GcOptions, gcCommand } from "./gc-command.ts"
 import { installCommand } from "./install.ts"
 import { sandboxOption, withJobOptions, withSingleJobOptions } from "./job-options.ts"
 import { type LogOptions, logCommand } from "./log-command.ts"
-import { commaList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
+import { eventTypeList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
 import { EXIT_BAD_INPUT, type RunCommandOptions, runCommand } from "./run-command.ts"
 import { type ServeCommandOptions, serveCommand } from "./serve-command.ts"
 import { type StartCommandOptions, startCommand } from "./start-command.ts"
@@ -97,7 +97,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       .argument("<expert>", "the coordinator Expert's key")
       .argument("[query]", "the query (or, with -i, the answer to the pending interactive tool)"),
   )
-    .option("--filter <types>", "print only these event types (comma-separated, repeatable)", commaList)
+    .option("--filter <types>", "print only these event types (comma-separated, repeatable)", eventTypeList)
     .option("--verbose", "also print the sandboxes' stderr")
     .action(
       async (
