@@ -1,6 +1,7 @@
 // `perstack run` keeps the job store true: a refused command changes nothing, and a continued job goes on where it was.
+import { spawn } from "node:child_process"
 import { mkdtemp, readdir, readFile, realpath, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { hostname, tmpdir } from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { perstackCli } from "../testing/cli-harness.ts"
@@ -162,4 +163,54 @@ describe("perstack run: records that stay true", () => {
       expect(result).toMatchObject({ code: 2, stdout: "" })
       expect(result.stderr).toContain('invalid job id "../escape"')
     }))
+
+  it("takes over a job.lock whose pid now belongs to another process, or was written before a reboot", () =>
+    withWorkspace(async (dir) => {
+      await using llm = await startExpertScript({
+        writer: [{ text: "a poem" }, { text: "a second" }, { text: "a third" }],
+      })
+      await writeFile(path.join(dir, "perstack.toml"), configText(llm.url, EXPERTS))
+      const first = await perstack(dir, ["run", "writer", "Write a poem"])
+      const jobId = first.events[0]?.jobId ?? ""
+      const lockFile = path.join(dir, "perstack", "jobs", jobId, "job.lock")
+      const bootId = (await readFile("/proc/sys/kernel/random/boot_id", "utf8")).trim()
+      // A live process that is not the lock's holder: the holder died and its pid went to this one.
+      const other = spawn("sleep", ["30"], { stdio: "ignore" })
+      try {
+        const started = startTimeOf(await readFile(`/proc/${other.pid}/stat`, "utf8"))
+        const lock = (fields: object) =>
+          writeFile(
+            lockFile,
+            JSON.stringify({ pid: other.pid, host: hostname(), since: Date.now(), ...fields }),
+          )
+
+        await lock({ bootId, startTime: started })
+        const before = await storeSnapshot(dir)
+        const held = await perstack(dir, ["run", "writer", "More", "--continue-job", jobId])
+        expect(held).toMatchObject({ code: 2, stdout: "" })
+        expect(held.stderr).toContain(`job ${jobId} is being written by process ${other.pid}`)
+        expect(await storeSnapshot(dir)).toEqual(before)
+
+        await lock({ bootId, startTime: String(Number(started) - 1) })
+        const reused = await perstack(dir, ["run", "writer", "More", "--continue-job", jobId])
+        expect(reused.stderr).not.toContain("is being written by")
+        expect(reused.code).toBe(0)
+
+        await lock({ bootId: "an-earlier-boot", startTime: started })
+        const rebooted = await perstack(dir, ["run", "writer", "More", "--continue-job", jobId])
+        expect(rebooted.code).toBe(0)
+      } finally {
+        other.kill()
+      }
+    }))
 })
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks after boot. */
+function startTimeOf(stat: string): string {
+  return (
+    stat
+      .slice(stat.lastIndexOf(")") + 1)
+      .trim()
+      .split(/\s+/)[19] ?? ""
+  )
+}
