@@ -61,16 +61,32 @@ export class ServeApp {
     })
   }
 
-  /** Queues again the jobs accepted before a restart that never reached the orchestrator. Returns how many. */
-  async recover(): Promise<number> {
-    let count = 0
+  /**
+   * Queues again, at start-up, the jobs accepted before a restart that never reached the orchestrator, and resumes
+   * those that were running when the previous server died (kill -9, a lost node): their job.json still says
+   * `proceeding`; each is continued where it was, as `continue` with `{}` would. Jobs the previous server stopped
+   * gracefully are `stoppedByCancel` and wait for their client. Returns how many were queued, and how many resumed.
+   */
+  async recover(): Promise<{ requeued: number; resumed: number }> {
+    const counts = { requeued: 0, resumed: 0 }
     for (const record of await this.registry.list()) {
-      if (record.cancelledAt !== undefined || record.error) continue
-      if (await this.registry.store(record.id).readJob(record.id)) continue
-      this.scheduler.requeue(this.#task(record, { kind: "start" }))
-      count++
+      if (record.cancelledAt !== undefined) continue
+      const stored = await this.registry
+        .store(record.id)
+        .readJob(record.id)
+        .catch(() => undefined)
+      if (!stored) {
+        if (record.error) continue
+        this.scheduler.requeue(this.#task(record, { kind: "start" }))
+        counts.requeued++
+      } else if (stored.status === "proceeding" || stored.status === "init") {
+        const next: ApiJobRecord = { ...record }
+        delete next.error
+        this.scheduler.requeue(this.#task(next, { kind: "continue" }))
+        counts.resumed++
+      }
     }
-    return count
+    return counts
   }
 
   /** Stops taking work, ends every stream (clients reconnect later), stops running jobs gracefully (resumable). */
