@@ -60,7 +60,7 @@ export async function runConversation(job: JobContext, start: ConversationStart)
         skillLocks: job.options.skillLocksFor?.(start.expertKey),
       })
       try {
-        return await runInSandbox(job, spec, links, lease)
+        return await job.segment(runInSandbox(job, spec, links, lease))
       } finally {
         lease.release()
       }

@@ -1,7 +1,7 @@
 // A whole job: create or continue it, drive the coordinator's conversation, stop everything on cancel or timeout.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { type Clock, type IdGenerator, newId, systemClock } from "../../runtime/ids.ts"
-import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
+import type { Checkpoint, RunError } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
@@ -16,6 +16,7 @@ import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { JobStore } from "../store/job-store.ts"
 import { type ContinueRequest, continueStart, planContinue } from "./continue-job.ts"
 import { type Outcome, runConversation } from "./conversation.ts"
+import { finalizeInFlightRuns } from "./finalize-in-flight.ts"
 import { JobContext } from "./job-context.ts"
 import { expertOf } from "./run-spec-factory.ts"
 import { checkProviderEnv } from "./sandbox-env.ts"
@@ -177,10 +178,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           input: { type: "query", text: options.query ?? "" },
         })
   } catch (error) {
-    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, then record the stop in
-    // the space the store kept in reserve.
+    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, wait for their records,
+    // then finish them in the space the store kept in reserve. No run stays "proceeding", no log keeps a torn line.
     await job.stop("cancelled")
+    await job.idle()
     await store.releaseReserve()
+    await finalizeInFlightRuns(job, jobFailure(error)).catch(() => undefined)
     await store.writeJob({ ...job.job, status: "stoppedByError", finishedAt: clock() }).catch(() => undefined)
     throw error
   } finally {
@@ -200,6 +203,17 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     ...(outcome.checkpoint ? { checkpoint: outcome.checkpoint } : {}),
     // A spent budget is the job's reason to stop, whatever the run made of the gateway's refusal.
     ...(outcome.kind === "error" ? { error: gateway?.budgetError ?? outcome.message } : {}),
+  }
+}
+
+/** Why the runs a failed job left in flight stopped, as their records say it (resumable: see CRASH_CODES). */
+function jobFailure(error: unknown): RunError {
+  const diskFull = error instanceof PerstackError && error.code === "store.diskFull"
+  return {
+    name: diskFull ? "DiskFull" : "OrchestratorFailed",
+    code: diskFull ? "store.diskFull" : "orchestrator.failed",
+    message: error instanceof Error ? error.message : String(error),
+    isRetryable: true,
   }
 }
 
