@@ -7,6 +7,7 @@ import path from "node:path"
 import { promisify } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 import { JobStore } from "../orchestrator/store/job-store.ts"
+import { perstackCli } from "../orchestrator/testing/cli-harness.ts"
 import { makeJobWorkspace, runTestJob, type TestWorkspace } from "../orchestrator/testing/job-harness.ts"
 import type { PerstackEvent } from "../runtime/protocol/events/index.ts"
 import { CALL_IDS, chaosConfig, FINAL_TEXT, seededRandom, startChaosLlm } from "./support/chaos-team.ts"
@@ -205,14 +206,25 @@ describe(`chaos (seed ${SEED}, ${ITERATIONS} iterations per fault)`, () => {
       expect(String((error as Error).message)).toMatch(
         /the disk is full\. The job stopped; nothing was corrupted/,
       )
-      // Every record still parses; the event log reads back (a torn last line is skipped).
+      // Every record still parses and is finished, from the reserve: no run left "proceeding", no torn last line.
       const [job] = await store.store.listJobs()
       expect(job?.status).toBe("stoppedByError")
-      for (const run of await store.store.listRuns(job?.id ?? "")) {
+      const runs = await store.store.listRuns(job?.id ?? "")
+      expect(runs.length).toBeGreaterThan(0)
+      for (const run of runs) {
+        expect(run).toMatchObject({ status: "stoppedByError", error: { code: "store.diskFull" } })
+        expect(run.finishedAt).toBeDefined()
+        const log = await readFile(store.store.paths.eventsFile(run.jobId, run.id))
+        expect(log.length === 0 || log.at(-1) === 0x0a).toBe(true)
         let count = 0
         for await (const _ of store.store.readEvents(run.jobId, run.id)) count++
         expect(count).toBeGreaterThan(0)
       }
+      // And `perstack log` shows a stopped job, not a running one.
+      const shown = await perstackCli(small, ["log", "--tree"])
+      expect(shown.code).toBe(0)
+      expect(shown.stdout).toContain("Status: stoppedByError")
+      expect(shown.stdout).not.toContain("●")
     } finally {
       // Lazy: a sandbox that was just stopped may still be closing a file there.
       await promisify(execFile)("umount", ["-l", small]).catch(() => undefined)

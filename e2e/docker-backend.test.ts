@@ -223,6 +223,21 @@ describe("docker backend", () => {
     }
   })
 
+  it("reports a sandbox the kernel killed for memory as out of memory, with its limit", async () => {
+    const image = await buildFixtureImage({
+      name: "hungry",
+      entry: path.join(import.meta.dirname, "support/fixtures/hungry-runtime.mjs"),
+    })
+    try {
+      await using run = await startRun([], { settings: { image, memory: "64m" } })
+      const exit = await run.finish()
+      expect(exit).toMatchObject({ reason: "oomKilled", exitCode: 137, memoryLimitBytes: 64 * 1024 ** 2 })
+      expect(exit.stderrTail).toContain("hungry: eating")
+    } finally {
+      await removeFixtureImage(image)
+    }
+  })
+
   it('refuses an Expert with network = "none", naming the setting, before starting anything', async () => {
     await expect(startRun([{ text: "unreachable" }], { settings: { network: "none" } })).rejects.toThrow(
       /Expert "writer" has \[experts\."writer"\.sandbox\] network = "none".*could not reach the LLM at http:\/\/127\.0\.0\.1/s,

@@ -108,6 +108,12 @@ export async function run(options: RunOptions): Promise<JobResult> {
       throw new PerstackError("job.notFound", `no job yet in ${path.join(workspace, "perstack", "jobs")}`)
     jobId = latest.id
   }
+  if (jobId && options.jobId !== undefined && options.jobId !== jobId) {
+    throw new PerstackError(
+      "usage",
+      `--job-id ${options.jobId} names a new job, --continue-job ${jobId} an existing one: give one of them`,
+    )
+  }
   if (!jobId && !options.query)
     throw new PerstackError("query.missing", `give a query for "${options.expert}"`)
 

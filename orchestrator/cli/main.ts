@@ -6,7 +6,7 @@ import { type GcOptions, gcCommand } from "./gc-command.ts"
 import { installCommand } from "./install.ts"
 import { normalizeJobOptions, withJobOptions, withSingleJobOptions } from "./job-options.ts"
 import { type LogOptions, logCommand } from "./log-command.ts"
-import { collect, commaList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
+import { collect, eventTypeList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
 import { EXIT_BAD_INPUT, type RunCommandOptions, runCommand } from "./run-command.ts"
 import { type ServeCommandOptions, serveCommand } from "./serve-command.ts"
 import { type StartCommandOptions, startCommand } from "./start-command.ts"
@@ -104,7 +104,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       .argument("<expert>", "the coordinator Expert's key")
       .argument("[query]", "the query (or, with -i, the answer to the pending interactive tool)"),
   )
-    .option("--filter <types>", "print only these event types (comma-separated, repeatable)", commaList)
+    .option("--filter <types>", "print only these event types (comma-separated, repeatable)", eventTypeList)
     .option("--verbose", "also print the sandboxes' stderr")
     .action(
       async (
@@ -169,8 +169,9 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     if (typeof code === "string" && code.startsWith("commander.")) return EXIT_BAD_INPUT
     if (error instanceof PerstackError) {
       io.stderr(`perstack: ${error.message}\n`)
-      // The store failing (a full disk) is not the user's input: the job ran and stopped.
-      return error.code.startsWith("store.") ? 1 : EXIT_BAD_INPUT
+      // The store failing (a full disk) is not the user's input: the job ran and stopped. An id that cannot name a
+      // job is a bad argument like any other.
+      return error.code.startsWith("store.") && error.code !== "store.invalidId" ? 1 : EXIT_BAD_INPUT
     }
     throw error
   }

@@ -6,6 +6,8 @@ import {
   type ProviderName,
   type ReasoningBudget,
 } from "../../runtime/protocol/config/provider.ts"
+import { suggest } from "../config/did-you-mean.ts"
+import { EVENT_TYPES } from "../log/log-line.ts"
 
 export function positiveInt(value: string): number {
   const number = Number(value)
@@ -42,7 +44,7 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
 
-export function commaList(value: string, previous: string[] = []): string[] {
+function commaList(value: string, previous: string[] = []): string[] {
   return [
     ...previous,
     ...value
@@ -50,4 +52,17 @@ export function commaList(value: string, previous: string[] = []): string[] {
       .map((item) => item.trim())
       .filter(Boolean),
   ]
+}
+
+/** `--filter callTools,completeRun`: a comma list of the protocol's event types (a typo would print nothing). */
+export function eventTypeList(value: string, previous: string[] = []): string[] {
+  const types = commaList(value)
+  for (const type of types) {
+    if (EVENT_TYPES.includes(type)) continue
+    const near = suggest(type, EVENT_TYPES)
+    throw new InvalidArgumentError(
+      `"${type}" is not an event type${near ? ` (did you mean "${near}"?)` : ""}; expected some of ${[...EVENT_TYPES].sort().join(", ")}`,
+    )
+  }
+  return [...previous, ...types]
 }

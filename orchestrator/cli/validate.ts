@@ -14,8 +14,9 @@ export async function validateCommand(options: { config?: string }, io: CommandI
   try {
     const loaded = await loadConfig({ configPath: options.config, cwd: io.cwd })
     const count = Object.keys(loaded.config.experts).length
-    io.stdout(`${loaded.file}: valid, ${count} Expert${count === 1 ? "" : "s"}\n`)
-    if (count > 0) io.stdout(`${renderExpertTree(loaded.config)}\n`)
+    // Drawn before "valid" is printed: whatever the tree's shape, nothing is said that is not finished.
+    const tree = count > 0 ? `${renderExpertTree(loaded.config)}\n` : ""
+    io.stdout(`${loaded.file}: valid, ${count} Expert${count === 1 ? "" : "s"}\n${tree}`)
     for (const warning of loaded.warnings) io.stderr(`warning: ${formatProblem(warning)}\n`)
     return 0
   } catch (error) {

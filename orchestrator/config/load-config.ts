@@ -9,6 +9,7 @@ import { ConfigError, type ConfigProblem, formatKeyPath } from "./config-problem
 import { didYouMean } from "./did-you-mean.ts"
 import { knownKeysAt } from "./schema-keys.ts"
 import { indexTomlLines, type KeyPath, locate } from "./toml-locator.ts"
+import { tomlSyntaxReason } from "./toml-syntax.ts"
 
 export const CONFIG_FILE_NAME = "perstack.toml"
 
@@ -70,7 +71,7 @@ export function parseConfigText(text: string, file: string): Omit<LoadedConfig, 
     raw = parse(text)
   } catch (error) {
     if (!(error instanceof TomlError)) throw error
-    const reason = error.message.split("\n")[0]?.replace(/^Invalid TOML document:\s*/, "") ?? "invalid TOML"
+    const reason = tomlSyntaxReason(error, text)
     throw new ConfigError(
       "config.syntax",
       [
@@ -152,7 +153,10 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, problem: MakeProbl
           at,
           given === undefined
             ? `is required (expected ${issue.expected})`
-            : `expected ${issue.expected}, got ${Array.isArray(given) ? "array" : typeof given}`,
+            : typeof given === "number" && issue.expected === "number"
+              ? // TOML's inf and nan, and a literal too large for a double (1e309), are numbers JSON has no room for.
+                `expected a finite number, got ${String(given)}`
+              : `expected ${issue.expected}, got ${Array.isArray(given) ? "array" : typeof given}`,
         ),
       ]
     }

@@ -43,7 +43,10 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       ...(resumedFrom ? { resumedFrom } : {}),
       ...retry,
     }
-    const { terminal, recovery } = await job.limiter.run(() => {
+    const segment = await job.limiter.run(async () => {
+      // Held once a place is free, not before: a sibling that ran meanwhile may have taken the last step.
+      const lease = start.budget.reserve()
+      if (lease.steps === 0) return undefined
       const spec = buildRunSpec({
         config: job.options.config,
         settings: job.options.settings,
@@ -53,11 +56,17 @@ export async function runConversation(job: JobContext, start: ConversationStart)
         isDelegated: start.parent !== undefined,
         input,
         stepNumber: job.job.totalSteps,
-        stepBudget: start.budget.available,
+        stepBudget: lease.steps,
         skillLocks: job.options.skillLocksFor?.(start.expertKey),
       })
-      return runInSandbox(job, spec, links, start.budget)
+      try {
+        return await job.segment(runInSandbox(job, spec, links, lease))
+      } finally {
+        lease.release()
+      }
     })
+    if (!segment) return { kind: "maxSteps", ...from }
+    const { terminal, recovery } = segment
     // The sandbox died (killed, out of memory, node lost): resume the step in flight in a fresh one, a few times.
     const attempt = retry?.attempt ?? 1
     if (recovery && !job.stopCause && attempt <= job.options.settings.crashRetries) {

@@ -145,6 +145,33 @@ describe("delegation across sandboxes", () => {
     ])
   })
 
+  it("never goes over the budget when more delegates run at once than it has steps for", async () => {
+    await using ws = await makeJobWorkspace()
+    const busy = () => ({ toolCalls: [{ name: "healthCheck", arguments: {} }] })
+    const calls = Array.from({ length: 12 }, (_, index) => ({
+      id: `w${index}`,
+      name: "delegate__programmer",
+      arguments: { query: `part ${index}` },
+    }))
+    await using llm = await startExpertScript({
+      lead: [{ toolCalls: calls }, { text: "done with what the budget allowed" }],
+      programmer: Array.from({ length: 40 }, busy),
+    })
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, TEAM),
+      expertKey: "lead",
+      query: "Go",
+      settings: { maxSteps: 8, concurrency: 4 },
+    })
+    // Lead: 1 step; 7 left, 2 kept for the lead: 5 for the twelve delegates, one step each for the first five to
+    // start; four running at once must not each take the last step left.
+    expect(result.job.totalSteps).toBeLessThanOrEqual(8)
+    expect(llm.byExpert("programmer")).toHaveLength(5)
+    expect(result).toMatchObject({ status: "completed", text: "done with what the budget allowed" })
+    // The lead's resumed segment: fold the results in, answer.
+    expect(result.job.totalSteps).toBe(1 + 5 + 2)
+  })
+
   it("stops the job when the coordinator itself has no step left", async () => {
     await using ws = await makeJobWorkspace()
     await using llm = await startExpertScript({

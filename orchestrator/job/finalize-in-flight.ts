@@ -5,6 +5,7 @@ import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/even
 import type { Run } from "../../runtime/protocol/run.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import { trimTornTail } from "../store/torn-tail.ts"
 import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
 
@@ -15,12 +16,17 @@ const LOST: RunError = {
   isRetryable: true,
 }
 
-/** Finalizes the job's in-flight runs; returns how many it found. */
-export async function finalizeInFlightRuns(job: JobContext): Promise<number> {
+/**
+ * Finalizes the job's in-flight runs; returns how many it found. `error` says why they stopped: by default the
+ * orchestrator was lost; the job's own failure (a full disk) when it closes its runs before it ends.
+ */
+export async function finalizeInFlightRuns(job: JobContext, error: RunError = LOST): Promise<number> {
   const { store, backend, ids, clock } = job.options
   const inFlight = (await store.listRuns(job.job.id)).filter((run) => run.finishedAt === undefined)
   for (const run of inFlight) {
     await backend.reap?.({ jobId: run.jobId, runId: run.id })
+    // A line cut off by the crash (or by the full disk) goes first, whether or not a terminal event follows it.
+    await trimTornTail(store.paths.eventsFile(job.job.id, run.id))
     const tracker = new RecoveryTracker()
     let terminal: TerminalEvent | undefined
     let lastStep = 0
@@ -38,10 +44,10 @@ export async function finalizeInFlightRuns(job: JobContext): Promise<number> {
       const base = tracker.lastCheckpoint
       if (!base) {
         // It never got as far as a checkpoint: nothing to resume; the conversation starts this segment again.
-        await store.writeRun(closed(run, { status: "stoppedByError", error: LOST, finishedAt: clock() }))
+        await store.writeRun(closed(run, { status: "stoppedByError", error, finishedAt: clock() }))
         continue
       }
-      const checkpoint = { ...base, id: ids(), status: "stoppedByError" as const, error: LOST }
+      const checkpoint = { ...base, id: ids(), status: "stoppedByError" as const, error }
       const now = clock()
       terminal = {
         protocolVersion: PROTOCOL_VERSION,
@@ -54,7 +60,7 @@ export async function finalizeInFlightRuns(job: JobContext): Promise<number> {
         stepNumber: Math.max(lastStep, checkpoint.stepNumber),
         checkpoint,
         step: { stepNumber: checkpoint.stepNumber, newMessages: [], usage: emptyUsage(), startedAt: now },
-        error: LOST,
+        error,
       }
       const log = store.eventLog(job.job.id, run.id)
       await log.append(terminal)

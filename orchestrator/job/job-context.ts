@@ -11,7 +11,7 @@ import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.ts"
 import type { JobStore } from "../store/job-store.ts"
 import { Semaphore } from "./semaphore.ts"
 import type { JobSettings } from "./settings.ts"
-import type { StepBudget } from "./step-budget.ts"
+import type { StepLease } from "./step-budget.ts"
 
 export type StopCause = "cancelled" | "timeout"
 
@@ -38,6 +38,7 @@ export class JobContext {
   readonly options: JobContextOptions
   readonly limiter: Semaphore
   private readonly running = new Set<Sandbox>()
+  private readonly segments = new Set<Promise<unknown>>()
   private stopping: StopCause | undefined
   job: Job
 
@@ -57,7 +58,7 @@ export class JobContext {
   }
 
   /** A run finished a step: the job's totals and the spending conversation's budget (and its ancestors'). */
-  async stepFinished(usage: Usage, budget: StepBudget): Promise<void> {
+  async stepFinished(usage: Usage, budget: StepLease): Promise<void> {
     budget.spend()
     this.job = { ...this.job, totalSteps: this.job.totalSteps + 1, usage: addUsage(this.job.usage, usage) }
     await this.options.store.writeJob(this.job)
@@ -68,6 +69,21 @@ export class JobContext {
     // A sandbox that starts after a stop was requested is stopped at once.
     if (this.stopping) void sandbox.stop({ reason: this.stopping === "timeout" ? "timeout" : "cancelled" })
     return () => this.running.delete(sandbox)
+  }
+
+  /** Runs one segment's work, counted until it has written its last record. */
+  async segment<T>(work: Promise<T>): Promise<T> {
+    this.segments.add(work)
+    try {
+      return await work
+    } finally {
+      this.segments.delete(work)
+    }
+  }
+
+  /** Resolves once no segment is writing any more: after a stop, every sandbox has ended and its records are done. */
+  async idle(): Promise<void> {
+    while (this.segments.size > 0) await Promise.allSettled([...this.segments])
   }
 
   /** Stops every running sandbox gracefully (then forcefully) and starts no new one. */

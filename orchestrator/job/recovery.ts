@@ -8,11 +8,16 @@ import type { RunInput } from "../../runtime/protocol/run-spec.ts"
 import type { ToolCall, ToolResult } from "../../runtime/protocol/tool.ts"
 import { addUsage, type Usage } from "../../runtime/protocol/usage.ts"
 
-/** Terminal errors that mean "the sandbox died", not "the run failed": such a run is resumed, not reported. */
+/**
+ * Terminal errors that mean "the sandbox died" (or the orchestrator under it), not "the run failed": such a run is
+ * resumed, not reported.
+ */
 export const CRASH_CODES: ReadonlySet<string> = new Set([
   "sandbox.crashed",
   "sandbox.oomKilled",
   "orchestrator.lost",
+  "orchestrator.failed",
+  "store.diskFull",
 ])
 
 export class RecoveryTracker {

@@ -1,7 +1,7 @@
 // A whole job: create or continue it, drive the coordinator's conversation, stop everything on cancel or timeout.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { type Clock, type IdGenerator, newId, systemClock } from "../../runtime/ids.ts"
-import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
+import type { Checkpoint, RunError } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
@@ -16,8 +16,9 @@ import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { JobStore } from "../store/job-store.ts"
 import { type InputFile, refuseChangedInputs, snapshotInputs } from "../trust/job-inputs.ts"
 import { describeOutcome, settleAbandoned, WorkspaceGuard } from "../trust/workspace-guard.ts"
-import { continueStart } from "./continue-job.ts"
+import { type ContinueRequest, continueStart, planContinue } from "./continue-job.ts"
 import { type Outcome, runConversation } from "./conversation.ts"
+import { finalizeInFlightRuns } from "./finalize-in-flight.ts"
 import { JobContext } from "./job-context.ts"
 import { expertOf } from "./run-spec-factory.ts"
 import { checkProviderEnv } from "./sandbox-env.ts"
@@ -30,7 +31,7 @@ export interface RunJobOptions {
   /** the query; for a continued job, a follow-up query or (with interactiveAnswer) the answer */
   query?: string
   /** an existing job to continue */
-  continueJob?: { jobId: string; fromCheckpointId?: string; interactiveAnswer?: boolean }
+  continueJob?: ContinueRequest
   /** id for a new job (default: generated) */
   jobId?: string
   workspace: string
@@ -119,6 +120,15 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const inputs = await snapshotInputs(options.workspace, options.inputs ?? [])
   if (existing && !options.acceptChangedInputs) refuseChangedInputs(existing, inputs)
   await using lock = await store.lock(jobId)
+  // Checked under the lock, before anything is written: a refused command changes nothing on disk.
+  if (existing && options.continueJob) {
+    await refuseContinue(store, existing, options.continueJob, options)
+  } else if (options.jobId !== undefined && (await store.readJob(jobId))) {
+    throw new PerstackError(
+      "job.exists",
+      `job ${jobId} already exists in ${store.paths.jobs}: continue it with --continue-job ${jobId}, or choose another --job-id`,
+    )
+  }
   // Stopped when the job ends, whichever way: `await using` closes it after the lock is released.
   const host = options.settings.gateway ? ((await options.backend.hostAddress?.()) ?? "127.0.0.1") : undefined
   await using gateway = host
@@ -208,10 +218,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           input: { type: "query", text: options.query ?? "" },
         })
   } catch (error) {
-    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, then record the stop in
-    // the space the store kept in reserve.
+    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, wait for their records,
+    // then finish them in the space the store kept in reserve. No run stays "proceeding", no log keeps a torn line.
     await job.stop("cancelled")
+    await job.idle()
     await store.releaseReserve()
+    await finalizeInFlightRuns(job, jobFailure(error)).catch(() => undefined)
     await store.writeJob({ ...job.job, status: "stoppedByError", finishedAt: clock() }).catch(() => undefined)
     throw error
   } finally {
@@ -233,6 +245,40 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     // A spent budget is the job's reason to stop, whatever the run made of the gateway's refusal.
     ...(outcome.kind === "error" ? { error: gateway?.budgetError ?? outcome.message } : {}),
   }
+}
+
+/** Why the runs a failed job left in flight stopped, as their records say it (resumable: see CRASH_CODES). */
+function jobFailure(error: unknown): RunError {
+  const diskFull = error instanceof PerstackError && error.code === "store.diskFull"
+  return {
+    name: diskFull ? "DiskFull" : "OrchestratorFailed",
+    code: diskFull ? "store.diskFull" : "orchestrator.failed",
+    message: error instanceof Error ? error.message : String(error),
+    isRetryable: true,
+  }
+}
+
+/** Throws what a continue request would be refused for, reading the job's records only. */
+async function refuseContinue(
+  store: JobStore,
+  existing: Job,
+  request: ContinueRequest,
+  options: RunJobOptions,
+): Promise<void> {
+  if (options.settings.maxSteps <= existing.totalSteps) {
+    throw new PerstackError(
+      "job.noStepsLeft",
+      `job ${existing.id} has taken ${existing.totalSteps} of its ${options.settings.maxSteps} steps (--max-steps): give a larger --max-steps to continue it`,
+    )
+  }
+  await planContinue({
+    store,
+    job: existing,
+    expertKey: options.expertKey,
+    request,
+    query: options.query,
+    ids: options.ids ?? newId,
+  })
 }
 
 /** A continued job is running again: it has no finish time until it finishes. */

@@ -17,7 +17,7 @@ import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
 import { expertOf } from "./run-spec-factory.ts"
 import { sandboxEnv } from "./sandbox-env.ts"
-import type { StepBudget } from "./step-budget.ts"
+import type { StepLease } from "./step-budget.ts"
 import { synthesizeCrash } from "./synthesize-crash.ts"
 
 export interface SegmentLinks {
@@ -39,7 +39,7 @@ export async function runInSandbox(
   job: JobContext,
   plainSpec: RunSpec,
   links: SegmentLinks,
-  budget: StepBudget,
+  budget: StepLease,
 ): Promise<SegmentResult> {
   const { gateway, egressProxy } = job.options
   // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended. So does
@@ -67,7 +67,7 @@ async function runSegment(
   job: JobContext,
   spec: RunSpec,
   links: SegmentLinks,
-  budget: StepBudget,
+  budget: StepLease,
   { gatewayToken, services }: { gatewayToken: string | undefined; services: SandboxServices | undefined },
 ): Promise<SegmentResult> {
   const { store, backend, clock, ids } = job.options

@@ -32,12 +32,19 @@ export function synthesizeCrash(options: {
           message: `the sandbox was stopped (${how}) before it finished its step`,
           isRetryable: true,
         }
-      : {
-          name: "SandboxCrashed",
-          code: exit.reason === "oomKilled" ? "sandbox.oomKilled" : "sandbox.crashed",
-          message: `the sandbox ended (${how}) without finishing the run${tail ? `; the end of its stderr:\n${tail}` : ""}`,
-          isRetryable: true,
-        }
+      : exit.reason === "oomKilled"
+        ? {
+            name: "SandboxOutOfMemory",
+            code: "sandbox.oomKilled",
+            message: `${outOfMemory(spec.expert.key, exit.memoryLimitBytes)}${tail ? `; the end of its stderr:\n${tail}` : ""}`,
+            isRetryable: true,
+          }
+        : {
+            name: "SandboxCrashed",
+            code: "sandbox.crashed",
+            message: `the sandbox ended (${how}) without finishing the run${tail ? `; the end of its stderr:\n${tail}` : ""}`,
+            isRetryable: true,
+          }
   const from =
     options.lastCheckpoint ??
     (spec.input.type === "query"
@@ -74,4 +81,21 @@ export function synthesizeCrash(options: {
     step: { stepNumber: checkpoint.stepNumber, newMessages: [], usage: emptyUsage(), startedAt: now },
     error,
   }
+}
+
+/** The kernel's SIGKILL for memory, said as what it is and what to change. */
+function outOfMemory(expertKey: string, limitBytes: number | undefined): string {
+  const limit = limitBytes === undefined ? "" : ` of ${formatBytes(limitBytes)}`
+  return `the sandbox ran out of memory: it went over its limit${limit} and was killed; raise [experts."${expertKey}".sandbox] memory in perstack.toml, or have the Expert's tools use less`
+}
+
+function formatBytes(bytes: number): string {
+  for (const [unit, size] of [
+    ["GiB", 1024 ** 3],
+    ["MiB", 1024 ** 2],
+    ["KiB", 1024],
+  ] as const) {
+    if (bytes >= size) return `${Number((bytes / size).toFixed(1))} ${unit}`
+  }
+  return `${bytes} bytes`
 }

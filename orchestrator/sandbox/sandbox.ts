@@ -58,6 +58,8 @@ export interface SandboxExit {
   /** the end of its stderr, for a crash report */
   stderrTail: string
   durationMs: number
+  /** with reason oomKilled: the memory limit it ran out of, in bytes, when the backend knows it */
+  memoryLimitBytes?: number
 }
 
 export interface Sandbox {

@@ -1,4 +1,4 @@
-import { mkdtemp, realpath, rm } from "node:fs/promises"
+import { mkdtemp, readFile, realpath, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -147,6 +147,46 @@ describe("perstack serve: the Execution API", () => {
     const resumed = await streamAll(server, jobId, stopped.lastEventId)
     expect(resumed.job.status).toBe("completed")
     expect(resumed.events.find((event) => event.type === "completeRun")).toMatchObject({ text: "resumed" })
+  })
+
+  it("continues a job stopped by the step budget with {} once the server has steps to give, and refuses it before", async () => {
+    const root = await realpath(await mkdtemp(path.join(tmpdir(), "perstack-serve-steps-")))
+    try {
+      await using llm = await startExpertScript({
+        writer: [{ toolCalls: [{ name: "healthCheck", arguments: {} }] }, { text: "done at last" }],
+      })
+      const settings = { maxRetries: 0, timeout: 10_000, reasoningBudget: "none" as const }
+      const jobFile = (jobId: string) =>
+        path.join(root, "workspaces", jobId, "perstack", "jobs", jobId, "job.json")
+      let jobId: string
+      {
+        await using first = await startTestServer(llm.url, EXPERTS, {
+          root,
+          settings: { ...settings, maxSteps: 1 },
+        })
+        jobId = await startJob(first, { expertKey: "writer", query: "Write" })
+        expect((await streamAll(first, jobId)).job.status).toBe("stoppedByExceededMaxSteps")
+        const before = await readFile(jobFile(jobId), "utf8")
+        const refused = await api(first, "POST", `/api/v1/jobs/${jobId}/continue`, { body: {} })
+        expect(refused.status).toBe(409)
+        expect(refused.json.error).toMatchObject({ code: "job.noStepsLeft" })
+        expect(refused.json.error.message).toContain("has taken 1 of its 1 steps")
+        expect(await readFile(jobFile(jobId), "utf8")).toBe(before)
+      }
+      await using second = await startTestServer(llm.url, EXPERTS, {
+        root,
+        settings: { ...settings, maxSteps: 5 },
+      })
+      const continued = await api(second, "POST", `/api/v1/jobs/${jobId}/continue`, { body: {} })
+      expect(continued.status).toBe(202)
+      const resumed = await streamAll(second, jobId)
+      expect(resumed.job.status).toBe("completed")
+      expect(resumed.events.find((event) => event.type === "completeRun")).toMatchObject({
+        text: "done at last",
+      })
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
   })
 
   it("resumes a stream cut mid-job from Last-Event-ID without losing or repeating an event, across runs", async () => {

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { type Clock, type IdGenerator, newId, systemClock } from "../../runtime/ids.ts"
+import { planContinue } from "../job/continue-job.ts"
 import { checkProviderEnv } from "../job/sandbox-env.ts"
 import type { ApiKeys } from "./api-keys.ts"
 import { continueJobBodySchema, startJobBodySchema } from "./api-schema.ts"
@@ -61,16 +62,32 @@ export class ServeApp {
     })
   }
 
-  /** Queues again the jobs accepted before a restart that never reached the orchestrator. Returns how many. */
-  async recover(): Promise<number> {
-    let count = 0
+  /**
+   * Queues again, at start-up, the jobs accepted before a restart that never reached the orchestrator, and resumes
+   * those that were running when the previous server died (kill -9, a lost node): their job.json still says
+   * `proceeding`; each is continued where it was, as `continue` with `{}` would. Jobs the previous server stopped
+   * gracefully are `stoppedByCancel` and wait for their client. Returns how many were queued, and how many resumed.
+   */
+  async recover(): Promise<{ requeued: number; resumed: number }> {
+    const counts = { requeued: 0, resumed: 0 }
     for (const record of await this.registry.list()) {
-      if (record.cancelledAt !== undefined || record.error) continue
-      if (await this.registry.store(record.id).readJob(record.id)) continue
-      this.scheduler.requeue(this.#task(record, { kind: "start" }))
-      count++
+      if (record.cancelledAt !== undefined) continue
+      const stored = await this.registry
+        .store(record.id)
+        .readJob(record.id)
+        .catch(() => undefined)
+      if (!stored) {
+        if (record.error) continue
+        this.scheduler.requeue(this.#task(record, { kind: "start" }))
+        counts.requeued++
+      } else if (stored.status === "proceeding" || stored.status === "init") {
+        const next: ApiJobRecord = { ...record }
+        delete next.error
+        this.scheduler.requeue(this.#task(next, { kind: "continue" }))
+        counts.resumed++
+      }
     }
-    return count
+    return counts
   }
 
   /** Stops taking work, ends every stream (clients reconnect later), stops running jobs gracefully (resumable). */
@@ -278,17 +295,31 @@ export class ServeApp {
         `job ${record.id} is waiting for an answer to an interactive tool: send { "interactiveAnswer": "..." }`,
       )
     }
-    const needsQuery =
-      status === "completed" || status === "stoppedByError" || status === "stoppedByExceededMaxSteps"
-    if (request.kind === "continue" && needsQuery && request.query === undefined) {
+    if (!stored || request.kind !== "continue") return
+    // The orchestrator's own checks, reading only: what `perstack run --continue-job` would refuse is a 4xx here.
+    const settings = settingsFor(this.#context, record)
+    if (settings.maxSteps <= stored.totalSteps) {
       throw new HttpError(
-        400,
-        "body.invalid",
-        `"query": job ${record.id} ended (${status}): give a query to continue it with`,
-        {
-          field: "query",
-        },
+        409,
+        "job.noStepsLeft",
+        `job ${record.id} has taken ${stored.totalSteps} of its ${settings.maxSteps} steps (the server's --max-steps): it cannot go on`,
       )
+    }
+    try {
+      await planContinue({
+        store: this.registry.store(record.id),
+        job: stored,
+        expertKey: record.expertKey,
+        request: { jobId: record.id },
+        query: request.query,
+        ids: this.#ids,
+      })
+    } catch (error) {
+      if (!(error instanceof PerstackError)) throw error
+      if (error.code === "query.missing") {
+        throw new HttpError(400, "body.invalid", `"query": ${error.message}`, { field: "query" })
+      }
+      throw new HttpError(409, error.code, error.message)
     }
   }
 

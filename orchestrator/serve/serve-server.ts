@@ -33,8 +33,10 @@ export async function startServe(options: ServeOptions): Promise<ServeHandle> {
       resolve()
     })
   })
-  const requeued = await app.recover()
+  const { requeued, resumed } = await app.recover()
   if (requeued > 0) options.log?.(`requeued ${requeued} jobs accepted before the restart`)
+  if (resumed > 0)
+    options.log?.(`resuming ${resumed} jobs that were running when the previous server stopped`)
   const address = server.address() as AddressInfo
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address
   let closing: Promise<void> | undefined

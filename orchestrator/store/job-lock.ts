@@ -1,15 +1,22 @@
 // One writer per job: a lock file naming its holder, kept fresh by a heartbeat, taken over only when the
-// holder is provably gone (a dead pid on this host, or a heartbeat gone quiet from any host).
+// holder is provably gone (on this host: a dead pid, a pid now used by another process, or an earlier boot; from
+// any host: a heartbeat gone quiet).
 import { mkdir, open, readFile, rm, stat, utimes } from "node:fs/promises"
 import { hostname } from "node:os"
 import path from "node:path"
+import { z } from "zod"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import { processIdentity } from "./process-identity.ts"
 
-interface LockHolder {
-  pid: number
-  host: string
-  since: number
-}
+const lockHolderSchema = z.object({
+  pid: z.number().int(),
+  host: z.string(),
+  since: z.number(),
+  /** the holder's start time and boot (absent in locks written before they were recorded, or off Linux) */
+  startTime: z.string().optional(),
+  bootId: z.string().optional(),
+})
+type LockHolder = z.infer<typeof lockHolderSchema>
 
 /** How often the holder touches its lock, and how long a silent lock from another host is trusted. */
 export const LOCK_HEARTBEAT_MS = 5_000
@@ -31,11 +38,19 @@ export interface JobLock {
 }
 
 async function isStale(file: string, holder: LockHolder | undefined, now: number): Promise<boolean> {
-  if (holder === undefined) return false
-  // On this host the pid says it all; from another host (a restarted pod, another machine) only the heartbeat can.
-  if (holder.host === hostname()) return !alive(holder.pid)
-  const touched = (await stat(file).catch(() => undefined))?.mtimeMs ?? 0
-  return now - touched > LOCK_STALE_MS
+  const touched = async () => (await stat(file).catch(() => undefined))?.mtimeMs ?? 0
+  // Unreadable (its writer died between creating and filling it): stale once nobody has touched it for a while.
+  if (holder === undefined) return now - (await touched()) > LOCK_STALE_MS
+  // On this host the process says it all; from another host (a restarted pod, another machine) only the heartbeat.
+  if (holder.host === hostname()) {
+    if (!alive(holder.pid)) return true
+    const current = await processIdentity(holder.pid)
+    // Written before a reboot: every process of that boot is gone, whatever now has its pid.
+    if (holder.bootId && current.bootId && holder.bootId !== current.bootId) return true
+    // The pid now belongs to a process that started after the holder did.
+    return Boolean(holder.startTime && current.startTime && holder.startTime !== current.startTime)
+  }
+  return now - (await touched()) > LOCK_STALE_MS
 }
 
 /** Takes the lock or throws `job.locked` naming who holds it; a stale lock is taken over. */
@@ -44,7 +59,12 @@ export async function acquireJobLock(
   jobId: string,
   now: () => number = Date.now,
 ): Promise<JobLock> {
-  const me: LockHolder = { pid: process.pid, host: hostname(), since: now() }
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: now(),
+    ...(await processIdentity(process.pid)),
+  }
   await mkdir(path.dirname(file), { recursive: true })
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -68,7 +88,7 @@ export async function acquireJobLock(
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
     }
     const holder = await readFile(file, "utf8")
-      .then((text) => JSON.parse(text) as LockHolder)
+      .then((text) => lockHolderSchema.parse(JSON.parse(text)))
       .catch(() => undefined)
     if (!(await isStale(file, holder, now()))) {
       const who = holder

@@ -92,6 +92,12 @@ describe("JobStore", () => {
       await utimes(store.paths.lockFile("j1"), quiet, quiet)
       const afterQuiet = await store.lock("j1")
       await afterQuiet.release()
+      // Empty (its writer died between creating and filling it): refused while fresh, taken over once it is old.
+      await writeFile(store.paths.lockFile("j1"), "")
+      await expect(store.lock("j1")).rejects.toThrow("job j1 is being written by another process")
+      await utimes(store.paths.lockFile("j1"), quiet, quiet)
+      const afterEmpty = await store.lock("j1")
+      await afterEmpty.release()
     } finally {
       await rm(root, { recursive: true, force: true })
     }

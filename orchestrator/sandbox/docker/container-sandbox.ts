@@ -34,7 +34,12 @@ export async function startContainerSandbox(options: ContainerSandboxOptions): P
   const exited: Promise<Ended> = container.wait().then(
     async ({ StatusCode }: { StatusCode: number }) => {
       const info = await container.inspect().catch(() => undefined)
-      return { exitCode: StatusCode, oomKilled: info?.State?.OOMKilled === true }
+      const memory = info?.HostConfig?.Memory
+      return {
+        exitCode: StatusCode,
+        oomKilled: info?.State?.OOMKilled === true,
+        ...(memory ? { memoryLimitBytes: memory } : {}),
+      }
     },
     (error: Error) => ({ exitCode: null, oomKilled: false, error: error.message }),
   )

@@ -9,6 +9,8 @@ export interface Ended {
   exitCode: number | null
   /** the kernel killed a process of the container for memory (it may have been a tool's, not the runtime) */
   oomKilled: boolean
+  /** the container's memory limit (HostConfig.Memory), bytes */
+  memoryLimitBytes?: number
   /** why the end could not be observed (the engine went away) */
   error?: string
 }
@@ -113,6 +115,7 @@ export function sandboxHandle(control: ProcessControl): Sandbox {
         reason,
         stderrTail: end.error ? `${tail.text()}\n${end.error}`.trim() : tail.text(),
         durationMs: Date.now() - control.started,
+        ...(reason === "oomKilled" && end.memoryLimitBytes ? { memoryLimitBytes: end.memoryLimitBytes } : {}),
       }
     },
     stop,

@@ -18,7 +18,7 @@ import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
 import { runtimeCommand } from "../docker/container-config.ts"
 import { effectiveBaseUrl, isLoopbackHost } from "../docker/llm-endpoint.ts"
-import { DEFAULT_LIMITS, type ResourceLimits, resolveLimits } from "../docker/resource-limits.ts"
+import { DEFAULT_LIMITS, memoryBytes, type ResourceLimits, resolveLimits } from "../docker/resource-limits.ts"
 import { DEFAULT_SANDBOX_IMAGE } from "../docker/sandbox-image.ts"
 import type {
   Sandbox,
@@ -456,11 +456,15 @@ async function followRun(
       end.kind === "ended" && exitCode !== 0 && end.reason
         ? `\n(pod: ${end.reason}${end.message ? `: ${end.message}` : ""})`
         : ""
+    const memoryLimitBytes = quantityBytes(
+      current?.spec?.template?.spec?.containers?.[0]?.resources?.limits?.memory,
+    )
     return {
       exitCode,
       reason,
       stderrTail: `${tail.text()}${note}`.trim(),
       durationMs: Date.now() - started,
+      ...(reason === "oomKilled" && memoryLimitBytes ? { memoryLimitBytes } : {}),
     }
   })()
 
@@ -498,5 +502,15 @@ async function followRun(
       markDrained()
       await cleanUp()
     },
+  }
+}
+
+/** A pod's memory limit ("2Gi", "512Mi", bytes) in bytes, or undefined when it has none this can read. */
+function quantityBytes(quantity: string | undefined): number | undefined {
+  if (quantity === undefined) return undefined
+  try {
+    return memoryBytes(quantity)
+  } catch {
+    return undefined
   }
 }

@@ -164,6 +164,7 @@ export async function connectMcpServer(options: ConnectOptions): Promise<McpServ
 }
 
 function exitText(stdio: ChildProcessTransport): string {
+  if (stdio.closeReason) return stdio.closeReason
   const exit = stdio.exit
   if (!exit) return "the server closed its connection"
   return exit.signal ? `the server was killed by ${exit.signal}` : `the server exited with code ${exit.code}`

@@ -52,13 +52,14 @@ async function run(
   options: {
     delegates?: { key: string; name: string; version: string }[]
     env?: Record<string, string>
+    callMs?: number
   } = {},
 ) {
   await using ws = await makeWorkspace()
   await using llm = await startScriptedLlmServer({ steps })
   const result = await runScriptedSegment(
     buildRunSpec({ workspace: ws.dir, llmUrl: llm.url, expert: { skills }, delegates: options.delegates }),
-    { mcpTimeouts: { callMs: 1_500, startMs: 10_000, stopGraceMs: 300 }, env: options.env },
+    { mcpTimeouts: { callMs: options.callMs ?? 1_500, startMs: 10_000, stopGraceMs: 300 }, env: options.env },
   )
   return { result, requests: llm.requests }
 }
@@ -153,6 +154,25 @@ describe("MCP stdio skills", () => {
       "crashing-server: giving up",
     )
     expect(result.terminal).toMatchObject({ type: "completeRun", text: "survived" })
+  })
+
+  it("a result over the MCP message limit is reported as that, not as the server's exit", async () => {
+    const { result } = await run(
+      { big: fixtureSkill("crashing") },
+      [
+        { toolCalls: [{ id: "huge", name: "big__huge", arguments: { megabytes: 20 } }] },
+        { toolCalls: [{ id: "after", name: "big__ok", arguments: {} }] },
+        { text: "coped" },
+      ],
+      // 20 MB takes the server a while to build and send: the failure is its size, not its time.
+      { callMs: 30_000 },
+    )
+    const [huge, after] = toolTexts(result)
+    expect(huge).toMatchObject({ id: "huge", isError: true })
+    expect(huge?.text).toContain("the server sent a message over the 10 MB limit of an MCP message")
+    expect(huge?.text).not.toContain("exited with code")
+    expect(after?.isError).toBe(false)
+    expect(result.terminal).toMatchObject({ type: "completeRun", text: "coped" })
   })
 
   it("a call that hangs times out into an error result; the stuck server is stopped and replaced", async () => {

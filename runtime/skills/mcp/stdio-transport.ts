@@ -2,11 +2,16 @@
 // from the runtime's own process.env (LOGNAME, USER, ...) to the server's, inherits stderr by default (the
 // sandbox's stderr), and signals only the process it spawned, not what npx started under it.
 import { type ChildProcess, spawn } from "node:child_process"
-import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js"
+import {
+  deserializeMessage,
+  STDIO_DEFAULT_MAX_BUFFER_SIZE,
+  serializeMessage,
+} from "@modelcontextprotocol/sdk/shared/stdio.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
 import { PerstackError } from "../../errors/perstack-error.ts"
 import { LineSplitter } from "./line-splitter.ts"
+import { MessageFramer } from "./message-framer.ts"
 import { stopProcess } from "./stop-process.ts"
 
 const EXIT_DRAIN_MS = 200
@@ -32,9 +37,12 @@ export class ChildProcessTransport implements Transport {
   /** ms from spawn() to the process running */
   spawnDurationMs?: number
   exit?: ServerExit
+  /** why this side closed the channel, when it did (a message over the cap): the server's exit is only a result */
+  closeReason?: string
 
   private child?: ChildProcess
-  private readonly readBuffer = new ReadBuffer()
+  /** the SDK's cap on one message (10 MB), framed without its ReadBuffer's copying */
+  private readonly framer = new MessageFramer(STDIO_DEFAULT_MAX_BUFFER_SIZE)
   private closed = false
   private closing?: Promise<void>
   private finished = false
@@ -81,15 +89,13 @@ export class ChildProcessTransport implements Transport {
       child.on("close", () => this.finish())
       child.stdin?.on("error", (error) => this.onerror?.(error))
       child.stdout?.on("data", (chunk: Buffer) => {
-        try {
-          this.readBuffer.append(chunk)
-        } catch (error) {
-          // a line over the buffer's cap (10 MB): the channel cannot be trusted any more
-          this.onerror?.(error as Error)
-          void this.close()
-          return
-        }
-        this.drain()
+        if (this.framer.push(chunk, (line) => this.deliver(line))) return
+        if (this.closeReason !== undefined) return
+        // A line over the cap (10 MB): the channel cannot be trusted any more. Said as the cause, since the
+        // server's exit that follows (code 0, once its stdin closes) says nothing about it.
+        this.closeReason = `the server sent a message over the ${STDIO_DEFAULT_MAX_BUFFER_SIZE / 1024 / 1024} MB limit of an MCP message, so it was stopped (a tool result too large: have the tool return less, or write it to a file and return its path)`
+        this.onerror?.(new Error(this.closeReason))
+        void this.close()
       })
       child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk))
       child.stderr?.on("end", () => stderr.end())
@@ -125,26 +131,23 @@ export class ChildProcessTransport implements Transport {
     this.finish()
   }
 
-  private drain(): void {
-    for (;;) {
-      let message: JSONRPCMessage | null
-      try {
-        message = this.readBuffer.readMessage()
-      } catch (error) {
-        // a line that is not JSON-RPC (a server logging to stdout): reported, then skipped
-        this.onerror?.(error as Error)
-        continue
-      }
-      if (message === null) return
-      this.onmessage?.(message)
+  private deliver(line: string): void {
+    if (line.trim() === "") return
+    let message: JSONRPCMessage
+    try {
+      message = deserializeMessage(line)
+    } catch (error) {
+      // a line that is not JSON-RPC (a server logging to stdout): reported, then skipped
+      this.onerror?.(error as Error)
+      return
     }
+    this.onmessage?.(message)
   }
 
   private finish(): void {
     if (this.finished) return
     this.finished = true
     this.closed = true
-    this.readBuffer.clear()
     this.onclose?.()
   }
 }
