@@ -43,7 +43,7 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       ...(resumedFrom ? { resumedFrom } : {}),
       ...retry,
     }
-    const { terminal, recovery } = await job.limiter.run(() => {
+    const { terminal, checkpoint, recovery } = await job.limiter.run(() => {
       const spec = buildRunSpec({
         config: job.options.config,
         settings: job.options.settings,
@@ -73,10 +73,9 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       continue
     }
     retry = undefined
-    const outcome = outcomeOf(job, terminal)
+    const outcome = outcomeOf(job, terminal, checkpoint)
     if (outcome) return outcome
     // stopRunByDelegate: the delegates run (each in its own sandbox), then this conversation resumes.
-    const checkpoint = terminal.checkpoint
     const toolResults = await runDelegates(job, checkpoint, runId, start.budget)
     if (job.stopCause) return { kind: "cancelled", checkpoint }
     input = { type: "resume", checkpoint, toolResults }
@@ -84,8 +83,8 @@ export async function runConversation(job: JobContext, start: ConversationStart)
   }
 }
 
-function outcomeOf(job: JobContext, terminal: TerminalEvent): Outcome | undefined {
-  const { checkpoint } = terminal
+/** `checkpoint` is the terminal event's, whole. */
+function outcomeOf(job: JobContext, terminal: TerminalEvent, checkpoint: Checkpoint): Outcome | undefined {
   switch (terminal.type) {
     case "completeRun":
       return { kind: "completed", text: terminal.text, checkpoint }

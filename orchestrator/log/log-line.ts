@@ -1,13 +1,10 @@
 // One line of a run's events.ndjson, read lazily: the cheap fields are sniffed from the bytes, the rest parsed on demand.
-import type { z } from "zod"
-import { type PerstackEvent, perstackEventSchema } from "../../runtime/protocol/events/index.ts"
+import { eventSchemaByType, type PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import { formatIssues, sampleText } from "../intake/rejection-text.ts"
 import { sniffEnvelope } from "./line-sniff.ts"
 
 // Dispatch on `type` to the one member schema: the same check as the whole union, done once.
-const memberSchemas: ReadonlyMap<string, z.ZodType<PerstackEvent>> = new Map(
-  perstackEventSchema.options.map((schema) => [schema.shape.type.value, schema]),
-)
+const memberSchemas = eventSchemaByType
 
 /** Every event type of the protocol, for checking `--type`. */
 export const EVENT_TYPES: readonly string[] = [...memberSchemas.keys()]
