@@ -102,3 +102,15 @@ export const completeRunV1Schema = completeRunV1.transform(
     checkpoint: upgradeCheckpoint(checkpoint),
   }),
 )
+
+/** The v1 shapes as v1 read them (no upgrade), by type: what a view that shows a stored event as it is prints. */
+export const v1EventSchemaByType: ReadonlyMap<string, z.ZodObject> = new Map<string, z.ZodObject>([
+  ["startRun", startRunV1],
+  ["startGeneration", startGenerationV1],
+  ["continueToNextStep", continueToNextStepV1],
+  ["stopRunByInteractiveTool", stopRunByInteractiveToolV1],
+  ["stopRunByDelegate", stopRunByDelegateV1],
+  ["stopRunByExceededMaxSteps", stopRunByExceededMaxStepsV1],
+  ["stopRunByError", stopRunByErrorV1],
+  ["completeRun", completeRunV1],
+])
