@@ -94,14 +94,12 @@ export class HistoryIndex {
     if (problem) throw new PerstackError("checkpoint.history", `checkpoint ${record.id}: ${problem}`)
     const { checkpointId, messageCount, newMessages } = record.history
     const base = checkpointId === undefined ? undefined : this.#entries.get(checkpointId)
-    let messages: Message[]
-    if (base && messageCount === base.length && base.messages.length === base.length) {
-      messages = base.messages
-      for (const message of newMessages) messages.push(message)
-    } else {
-      messages = (base?.messages ?? []).slice(0, messageCount)
-      for (const message of newMessages) messages.push(message)
-    }
+    // Continuing the tip of a line appends to its array; anything else (a branch) starts a copy.
+    const messages =
+      base && messageCount === base.length && base.messages.length === base.length
+        ? base.messages
+        : (base?.messages ?? []).slice(0, messageCount)
+    for (const message of newMessages) messages.push(message)
     this.#entries.set(record.id, { messages, length: messages.length })
   }
 
