@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest"
 const repo = path.resolve(import.meta.dirname, "..")
 
 /** GitHub's anchor for a heading: lower case, punctuation other than - and _ dropped, spaces to hyphens. */
-export function anchorOf(heading: string): string {
+function anchorOf(heading: string): string {
   return heading
     .trim()
     .toLowerCase()
@@ -22,7 +22,7 @@ async function anchorsIn(file: string): Promise<Set<string>> {
   let fenced = false
   for (const line of text.split("\n")) {
     if (line.startsWith("```")) fenced = !fenced
-    const heading = !fenced && /^#{1,6} (.+)$/.exec(line)
+    const heading = fenced ? null : /^#{1,6} (.+)$/.exec(line)
     if (heading?.[1]) anchors.add(anchorOf(heading[1]))
   }
   return anchors

@@ -10,7 +10,7 @@ import { type IntakeItem, newIntakeCounts, readSandboxEvents } from "./event-int
 import { outputRejectedEvent } from "./output-rejected.ts"
 
 const expected = { jobId: "job_intake", runId: "run_intake" }
-const fixture = path.join(import.meta.dirname, "../../runtime/protocol/fixtures/v1/events.ndjson")
+const fixture = path.join(import.meta.dirname, "../../runtime/protocol/fixtures/v2/events.ndjson")
 const stored = readFileSync(fixture, "utf8")
   .split("\n")
   .filter((line) => line !== "")
@@ -46,7 +46,7 @@ const rejected = (items: IntakeItem[]) => items.flatMap((item) => (item.kind ===
 const accepted = (items: IntakeItem[]) => items.flatMap((item) => (item.kind === "event" ? [item.event] : []))
 
 describe("readSandboxEvents", () => {
-  it("accepts every sandbox event of the frozen v1 fixture, in order, with line numbers", async () => {
+  it("accepts every sandbox event of the frozen v2 fixture, in order, with line numbers", async () => {
     expect(events.length).toBeGreaterThanOrEqual(30)
     const { items, counts } = await read(chunks(ndjson(events)))
     expect(accepted(items)).toEqual(events)
@@ -233,7 +233,7 @@ describe("outputRejectedEvent", () => {
     if (!item) throw new Error("expected a rejection")
     const event = outputRejectedEvent(item, { ...expected, id: "ev_rej", timestamp: 1 })
     expect(perstackEventSchema.parse(event)).toEqual({
-      protocolVersion: 1,
+      protocolVersion: 2,
       id: "ev_rej",
       type: "outputRejected",
       timestamp: 1,

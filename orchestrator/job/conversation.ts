@@ -66,7 +66,7 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       }
     })
     if (!segment) return { kind: "maxSteps", ...from }
-    const { terminal, recovery } = segment
+    const { terminal, checkpoint, recovery } = segment
     // The sandbox died (killed, out of memory, node lost): resume the step in flight in a fresh one, a few times.
     const attempt = retry?.attempt ?? 1
     if (recovery && !job.stopCause && attempt <= job.options.settings.crashRetries) {
@@ -82,10 +82,9 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       continue
     }
     retry = undefined
-    const outcome = outcomeOf(job, terminal)
+    const outcome = outcomeOf(job, terminal, checkpoint)
     if (outcome) return outcome
     // stopRunByDelegate: the delegates run (each in its own sandbox), then this conversation resumes.
-    const checkpoint = terminal.checkpoint
     const toolResults = await runDelegates(job, checkpoint, runId, start.budget)
     if (job.stopCause) return { kind: "cancelled", checkpoint }
     input = { type: "resume", checkpoint, toolResults }
@@ -93,8 +92,8 @@ export async function runConversation(job: JobContext, start: ConversationStart)
   }
 }
 
-function outcomeOf(job: JobContext, terminal: TerminalEvent): Outcome | undefined {
-  const { checkpoint } = terminal
+/** `checkpoint` is the terminal event's, whole. */
+function outcomeOf(job: JobContext, terminal: TerminalEvent, checkpoint: Checkpoint): Outcome | undefined {
   switch (terminal.type) {
     case "completeRun":
       return { kind: "completed", text: terminal.text, checkpoint }

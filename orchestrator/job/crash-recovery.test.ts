@@ -105,6 +105,15 @@ describe("crash recovery", () => {
       .filter((message) => message.role === "tool")
       .map((message) => message.tool_call_id)
     expect(toolMessages).toEqual(["a", "b"])
+    // The retry's checkpoints continue what the store held of the crashed run: the conversation reads back whole.
+    const final = await ws.store.readCheckpoint(result.job.id, runs[1]?.lastCheckpointId ?? "")
+    expect(final?.messages.map((message) => message.type)).toEqual([
+      "instructionMessage",
+      "userMessage",
+      "expertMessage",
+      "toolMessage",
+      "expertMessage",
+    ])
   })
 
   it("gives up after crashRetries and gives the failure to the parent", async () => {

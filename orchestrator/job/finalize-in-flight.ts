@@ -33,7 +33,7 @@ export async function finalizeInFlightRuns(job: JobContext, error: RunError = LO
     for await (const event of store.readEvents(job.job.id, run.id)) {
       // The events are the source of truth: a checkpoint they name is restored if its file never got written.
       if (event.type === "continueToNextStep" || isTerminalEvent(event)) {
-        if (!(await store.readCheckpoint(job.job.id, event.checkpoint.id)))
+        if (!(await store.readCheckpointFile(job.job.id, event.checkpoint.id)))
           await store.writeCheckpoint(event.checkpoint)
       }
       if (isTerminalEvent(event)) terminal = event

@@ -1,9 +1,9 @@
 // Where a run stood when its sandbox died: the last checkpoint, the step in flight and the tool calls that had
 // finished. The same tracker follows a live sandbox and replays a stored event log after the orchestrator died.
-import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
+import type { Checkpoint, CheckpointRecord } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
-import type { ExpertMessage } from "../../runtime/protocol/message.ts"
+import type { ExpertMessage, Message } from "../../runtime/protocol/message.ts"
 import type { RunInput } from "../../runtime/protocol/run-spec.ts"
 import type { ToolCall, ToolResult } from "../../runtime/protocol/tool.ts"
 import { addUsage, type Usage } from "../../runtime/protocol/usage.ts"
@@ -21,8 +21,8 @@ export const CRASH_CODES: ReadonlySet<string> = new Set([
 ])
 
 export class RecoveryTracker {
-  /** the state at the start of the step in flight */
-  private checkpoint: Checkpoint | undefined
+  /** the state at the start of the step in flight, as a record (the conversation it continues is stored) */
+  private checkpoint: CheckpointRecord | undefined
   private inFlight: { message: ExpertMessage; toolCalls: ToolCall[]; usage: Usage } | undefined
   private recorded: ToolResult[] = []
 
@@ -33,7 +33,10 @@ export class RecoveryTracker {
         this.checkpoint = {
           ...initial,
           status: "proceeding",
-          messages: [...initial.messages, ...event.inputMessages],
+          history: {
+            ...initial.history,
+            newMessages: [...initial.history.newMessages, ...event.inputMessages],
+          },
         }
         break
       }
@@ -52,18 +55,26 @@ export class RecoveryTracker {
   }
 
   /** The last state the run reported, for the crash record. */
-  get lastCheckpoint(): Checkpoint | undefined {
+  get lastCheckpoint(): CheckpointRecord | undefined {
     return this.checkpoint
   }
 
   /**
    * The input that resumes the run in a fresh sandbox: the step in flight with its finished calls' results, so only
    * the unfinished calls run again (those that were running in the sandbox are marked: their side effects may repeat).
-   * Undefined when the run never got as far as its first checkpoint.
+   * Undefined when the run never got as far as its first checkpoint. `messagesOf` gives a stored checkpoint's
+   * conversation, which the input's is put together from.
    */
-  recoveryInput(config: PerstackConfig, expertKey: string): RunInput | undefined {
-    const base = this.checkpoint
-    if (!base) return undefined
+  async recoveryInput(
+    config: PerstackConfig,
+    expertKey: string,
+    messagesOf: (checkpointId: string) => Promise<readonly Message[]>,
+  ): Promise<RunInput | undefined> {
+    const record = this.checkpoint
+    if (!record) return undefined
+    const { history, ...fields } = record
+    const stored = history.checkpointId === undefined ? [] : await messagesOf(history.checkpointId)
+    const base = { ...fields, messages: [...stored.slice(0, history.messageCount), ...history.newMessages] }
     const done = new Set(this.recorded.map((result) => result.id))
     const calls = this.inFlight?.toolCalls ?? base.pendingToolCalls ?? []
     const pending = calls.filter((call) => !done.has(call.id))
@@ -81,11 +92,14 @@ export class RecoveryTracker {
       pendingToolCalls: pending,
       partialToolResults: [...(this.inFlight ? [] : (base.partialToolResults ?? [])), ...this.recorded],
     }
+    const { newMessages: _, ...historyBase } = history
     return {
       type: "resume",
       checkpoint,
       toolResults: [],
       ...(repeated.length > 0 ? { repeatedToolCallIds: repeated.map((call) => call.id) } : {}),
+      // What the store holds of it: the sandbox's first record continues that, not this made-up checkpoint.
+      historyBase,
     }
   }
 }

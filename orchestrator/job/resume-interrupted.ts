@@ -63,7 +63,12 @@ export async function resumeInterrupted(
       if (checkpoint.error?.code && CRASH_CODES.has(checkpoint.error.code)) {
         const tracker = new RecoveryTracker()
         for await (const event of job.options.store.readEvents(job.job.id, run.id)) tracker.observe(event)
-        const recovery = tracker.recoveryInput(job.options.config, run.expertKey)
+        const recovery = await tracker.recoveryInput(job.options.config, run.expertKey, async (id) => {
+          const stored = await job.options.store.readCheckpoint(job.job.id, id)
+          if (!stored)
+            throw new PerstackError("store.missing", `checkpoint ${id} of run ${run.id} is missing`)
+          return stored.messages
+        })
         if (!recovery) return undefined
         const outcome = await runConversation(job, { ...start, input: recovery })
         if (text === undefined || outcome.kind !== "completed") return outcome

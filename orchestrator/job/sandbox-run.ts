@@ -1,7 +1,7 @@
 // Runs one segment in a sandbox: start it, take in its events, persist them, and return its terminal event.
 
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
-import type { RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { Checkpoint, RunError } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackEvent, SandboxEvent } from "../../runtime/protocol/events/index.ts"
 import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
@@ -17,6 +17,7 @@ import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
 import { expertOf } from "./run-spec-factory.ts"
 import { sandboxEnv } from "./sandbox-env.ts"
+import { SegmentCheckpoints } from "./segment-checkpoints.ts"
 import type { StepLease } from "./step-budget.ts"
 import { synthesizeCrash } from "./synthesize-crash.ts"
 
@@ -31,6 +32,8 @@ export interface SegmentLinks {
 
 export interface SegmentResult {
   terminal: TerminalEvent
+  /** the terminal event's checkpoint, whole (the event holds its record) */
+  checkpoint: Checkpoint
   /** set when the sandbox died before its terminal event: how to resume it */
   recovery?: RunInput
 }
@@ -94,6 +97,7 @@ async function runSegment(
   }
   const orchestratorEvent = <T extends object>(type: string, payload: T) =>
     ({ ...base, id: ids(), timestamp: clock(), type, ...payload }) as unknown as PerstackEvent
+  const checkpoints = new SegmentCheckpoints(spec)
 
   const expert = expertOf(job.options.config, spec.expert.key)
   const env = sandboxEnv({
@@ -151,7 +155,7 @@ async function runSegment(
       error: failed,
       finishedAt: clock(),
     })
-    return { terminal }
+    return { terminal, checkpoint: checkpoints.whole(terminal.checkpoint) }
   }
   const untrack = job.track(sandbox)
   run = {
@@ -183,6 +187,16 @@ async function runSegment(
         continue
       }
       const event: SandboxEvent = item.event
+      const unknownHistory = terminal ? undefined : checkpoints.problem(event)
+      if (unknownHistory) {
+        const { byteLength, lineNumber } = item
+        const sample = item.text.slice(0, 512)
+        const rejected = { kind: "rejected", reason: "invalidEvent", sample, byteLength, lineNumber } as const
+        const context = { jobId: spec.jobId, runId: spec.runId, id: ids(), timestamp: clock() }
+        await record(outputRejectedEvent({ ...rejected, issues: unknownHistory }, context))
+        continue
+      }
+      if (!terminal) checkpoints.take(event)
       // A checkpoint is written before the event that names it, so no stored event points at a missing file.
       if (!terminal && (event.type === "continueToNextStep" || isTerminalEvent(event))) {
         await store.writeCheckpoint(event.checkpoint)
@@ -230,7 +244,10 @@ async function runSegment(
     await store.writeCheckpoint(terminal.checkpoint)
     if (terminal.checkpoint.status === "stoppedByError") {
       // Died before its first checkpoint: nothing happened in it, so it starts over from the same input.
-      recovery = tracker.recoveryInput(job.options.config, spec.expert.key) ?? spec.input
+      recovery =
+        (await tracker.recoveryInput(job.options.config, spec.expert.key, async (id) =>
+          checkpoints.messagesOf(id),
+        )) ?? spec.input
     }
   }
   await log.close()
@@ -243,7 +260,7 @@ async function runSegment(
     finishedAt: clock(),
   }
   await store.writeRun(run)
-  return { terminal, ...(recovery ? { recovery } : {}) }
+  return { terminal, checkpoint: checkpoints.whole(terminal.checkpoint), ...(recovery ? { recovery } : {}) }
 }
 
 function exitPayload(exit: SandboxExit, terminal: TerminalEvent | undefined) {

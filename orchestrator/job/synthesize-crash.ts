@@ -1,7 +1,8 @@
 // The terminal event a sandbox never printed: it died, so the orchestrator writes stopRunByError for it.
 import type { Clock, IdGenerator } from "../../runtime/ids.ts"
-import type { Checkpoint, RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { CheckpointRecord, RunError } from "../../runtime/protocol/checkpoint.ts"
 import type { TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
+import { historyBaseOf, toCheckpointRecord } from "../../runtime/protocol/history-index.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
@@ -12,7 +13,7 @@ export function synthesizeCrash(options: {
   spec: RunSpec
   exit: SandboxExit
   /** the last state the run reported; without one, the state it started from */
-  lastCheckpoint: Checkpoint | undefined
+  lastCheckpoint: CheckpointRecord | undefined
   ids: IdGenerator
   clock: Clock
   stopCause: StopCause | undefined
@@ -45,7 +46,7 @@ export function synthesizeCrash(options: {
             message: `the sandbox ended (${how}) without finishing the run${tail ? `; the end of its stderr:\n${tail}` : ""}`,
             isRetryable: true,
           }
-  const from =
+  const from: CheckpointRecord =
     options.lastCheckpoint ??
     (spec.input.type === "query"
       ? {
@@ -55,13 +56,16 @@ export function synthesizeCrash(options: {
           runId: spec.runId,
           status: "init" as const,
           stepNumber: spec.stepNumber + 1,
-          messages: [],
           expert: { key: spec.expert.key, name: spec.expert.name, version: spec.expert.version },
           usage: emptyUsage(),
           ...(spec.input.delegatedBy ? { delegatedBy: spec.input.delegatedBy } : {}),
+          history: { messageCount: 0, newMessages: [] },
         }
-      : { ...spec.input.checkpoint, runId: spec.runId, stepNumber: spec.stepNumber + 1 })
-  const checkpoint: Checkpoint = {
+      : toCheckpointRecord(
+          { ...spec.input.checkpoint, runId: spec.runId, stepNumber: spec.stepNumber + 1 },
+          historyBaseOf(spec.input),
+        ))
+  const checkpoint: CheckpointRecord = {
     ...from,
     id: options.ids(),
     status: stopped ? "stoppedByCancel" : "stoppedByError",

@@ -74,7 +74,7 @@ export function eventDetail(event: PerstackEvent): string {
         : `resumes (was ${event.initialCheckpoint.status})`
     }
     case "startGeneration":
-      return plural(event.messages.length, "message")
+      return plural(event.messageCount, "message")
     case "retry":
       return oneLine(event.reason, TEXT)
     case "callTools":

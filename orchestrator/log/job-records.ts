@@ -97,7 +97,7 @@ async function rebuildMissing(store: JobStore, jobId: string, missing: string[])
       }
       const lastCheckpointId = node.checkpointIds.at(-1)
       const checkpoint = lastCheckpointId
-        ? await store.readCheckpoint(jobId, lastCheckpointId).catch(() => undefined)
+        ? await store.readCheckpointState(jobId, lastCheckpointId).catch(() => undefined)
         : undefined
       return {
         id,

@@ -48,7 +48,10 @@ export class JsonView implements LogView {
         this.#unreadable.push({ runId: entry.line.runId, ...event })
       return
     }
-    const text = this.#pretty ? indent(JSON.stringify(event, null, 2), 4) : entry.line.bytes.toString("utf8")
+    // As stored: a protocol 1 line keeps its own shape (the event itself is read as protocol 2).
+    const text = this.#pretty
+      ? indent(JSON.stringify(entry.line.stored(event), null, 2), 4)
+      : entry.line.bytes.toString("utf8")
     this.#out.write(`${this.#items++ === 0 ? "" : ","}${this.#pretty ? "\n    " : ""}${text.trimStart()}`)
   }
 

@@ -5,7 +5,7 @@
 // anything else (a nested object or array, a literal, a fraction): every key met before that is certainly a
 // top-level key. Our writers put the envelope before any nested payload, so a line is answered from its first
 // ~150 bytes. This runs for every line of a log, so it allocates nothing but the result it reuses.
-import { perstackEventSchema } from "../../runtime/protocol/events/index.ts"
+import { eventSchemaByType } from "../../runtime/protocol/events/index.ts"
 
 export interface Envelope {
   /** undefined: not seen (absent if `complete`) */
@@ -38,8 +38,7 @@ const STEP_NUMBER = bytesOf("stepNumber")
 /** The protocol's type names by length: a sniffed type is one of these strings, not a new one per line. */
 const KNOWN_TYPES: ReadonlyMap<number, readonly [string, readonly number[]][]> = (() => {
   const table = new Map<number, [string, number[]][]>()
-  for (const schema of perstackEventSchema.options) {
-    const name = schema.shape.type.value
+  for (const name of eventSchemaByType.keys()) {
     table.set(name.length, [...(table.get(name.length) ?? []), [name, bytesOf(name)]])
   }
   return table

@@ -1,13 +1,11 @@
 // One line of a run's events.ndjson, read lazily: the cheap fields are sniffed from the bytes, the rest parsed on demand.
-import type { z } from "zod"
-import { type PerstackEvent, perstackEventSchema } from "../../runtime/protocol/events/index.ts"
+import { eventSchemaByType, type PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import { v1EventSchemaByType } from "../../runtime/protocol/v1/events.ts"
 import { formatIssues, sampleText } from "../intake/rejection-text.ts"
 import { sniffEnvelope } from "./line-sniff.ts"
 
 // Dispatch on `type` to the one member schema: the same check as the whole union, done once.
-const memberSchemas: ReadonlyMap<string, z.ZodType<PerstackEvent>> = new Map(
-  perstackEventSchema.options.map((schema) => [schema.shape.type.value, schema]),
-)
+const memberSchemas = eventSchemaByType
 
 /** Every event type of the protocol, for checking `--type`. */
 export const EVENT_TYPES: readonly string[] = [...memberSchemas.keys()]
@@ -103,6 +101,16 @@ export class LogLine {
     if (this.#event) return this.#event
     this.#event = this.#validate()
     return this.#event
+  }
+
+  /**
+   * The event as its own protocol version reads it: a protocol 1 line in protocol 1's shape, as v1 showed it (event()
+   * reads it as protocol 2), given what event() gave. What the views that print whole events print.
+   */
+  stored(event: PerstackEvent): Record<string, unknown> {
+    const value = this.value() as { protocolVersion?: unknown }
+    const v1 = value.protocolVersion === 1 ? v1EventSchemaByType.get(event.type) : undefined
+    return v1 ? v1.parse(value) : event
   }
 
   /** Copies the bytes out of the shared chunk, for a line kept for a while (context, folds). */

@@ -73,7 +73,7 @@ export async function resumeStartUsage(
   const usage = new Map<string, Usage>()
   for (const run of runs) {
     if (!run.resumedFrom || ends.has(run.resumedFrom)) continue
-    const checkpoint = await store.readCheckpoint(jobId, run.resumedFrom).catch(() => undefined)
+    const checkpoint = await store.readCheckpointState(jobId, run.resumedFrom).catch(() => undefined)
     if (checkpoint) usage.set(run.resumedFrom, checkpoint.usage)
   }
   return usage

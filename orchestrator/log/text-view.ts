@@ -1,5 +1,4 @@
 // The text view: the job, the tree, then one line per event (a folded stream is one line), then where the page ends.
-import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import { checkpointLines } from "./checkpoint-view.ts"
 import { eventDetail } from "./event-detail.ts"
 import type { Entry } from "./event-selection.ts"
@@ -75,7 +74,7 @@ export class TextView implements LogView {
     out.line(
       `${marker}${this.#columns(event.timestamp, step, expert, event.type)}${eventDetail(event)}`.trimEnd(),
     )
-    if (start.query.verbose) out.line(indent(body(event), withContext ? 6 : 4))
+    if (start.query.verbose) out.line(indent(body(entry.line.stored(event)), withContext ? 6 : 4))
   }
 
   end(result: ViewEnd | undefined): void {
@@ -140,7 +139,8 @@ function corruptLine(corrupt: CorruptLine): string {
   return `!! ${corrupt.problem}: ${quote(corrupt.sample, 80)}`
 }
 
-function body(event: PerstackEvent): string {
+/** The event's fields but the envelope, as its own protocol version reads it (see LogLine.stored). */
+function body(event: Record<string, unknown>): string {
   const {
     protocolVersion: _,
     id: __,

@@ -4,18 +4,34 @@ import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/pro
 import path from "node:path"
 import type { z } from "zod"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
-import { type Checkpoint, checkpointSchema } from "../../runtime/protocol/checkpoint.ts"
+import {
+  type Checkpoint,
+  type CheckpointRecord,
+  checkpointRecordSchema,
+  checkpointSchema,
+} from "../../runtime/protocol/checkpoint.ts"
 import { type PerstackEvent, perstackEventSchema } from "../../runtime/protocol/events/index.ts"
+import { HistoryIndex } from "../../runtime/protocol/history-index.ts"
 import { type Job, jobSchema } from "../../runtime/protocol/job.ts"
 import { type Run, runSchema } from "../../runtime/protocol/run.ts"
 import { frameLines } from "../intake/ndjson-lines.ts"
 import { writeJsonAtomic } from "./atomic-file.ts"
+import {
+  type CheckpointState,
+  resolveCheckpoint,
+  type StoredCheckpoint,
+  stateOf,
+} from "./checkpoint-chain.ts"
 import { EventLogWriter } from "./event-log-writer.ts"
 import { acquireJobLock, type JobLock } from "./job-lock.ts"
 import { RESERVE_BYTES } from "./store-errors.ts"
 import { storePaths } from "./store-paths.ts"
 
-async function readRecord<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S> | undefined> {
+/** `schema` may pick the schema by the JSON it reads (a checkpoint file holds a v2 record or a v1 checkpoint). */
+async function readRecord<S extends z.ZodType>(
+  file: string,
+  schema: S | ((json: unknown) => S),
+): Promise<z.infer<S> | undefined> {
   let text: string
   try {
     text = await readFile(file, "utf8")
@@ -29,7 +45,7 @@ async function readRecord<S extends z.ZodType>(file: string, schema: S): Promise
   } catch (error) {
     throw new PerstackError("store.corrupt", `${file}: not JSON: ${(error as Error).message}`)
   }
-  const result = schema.safeParse(json)
+  const result = (typeof schema === "function" ? schema(json) : schema).safeParse(json)
   if (!result.success) {
     const first = result.error.issues[0]
     throw new PerstackError(
@@ -96,7 +112,8 @@ export class JobStore {
     return writeJsonAtomic(this.paths.runFile(run.jobId, run.id), runSchema.parse(run))
   }
 
-  async writeCheckpoint(checkpoint: Checkpoint): Promise<void> {
+  /** A checkpoint as protocol 2 stores it: its record, the history it continues named, not repeated. */
+  async writeCheckpoint(checkpoint: CheckpointRecord): Promise<void> {
     return writeJsonAtomic(this.paths.checkpointFile(checkpoint.jobId, checkpoint.id), checkpoint)
   }
 
@@ -112,8 +129,33 @@ export class JobStore {
     return readRecord(this.paths.runFile(jobId, runId), runSchema)
   }
 
+  /** The checkpoint whole: its conversation put together from the checkpoints it continues. */
   async readCheckpoint(jobId: string, checkpointId: string): Promise<Checkpoint | undefined> {
-    return readRecord(this.paths.checkpointFile(jobId, checkpointId), checkpointSchema)
+    return this.#resolve(jobId, checkpointId, new HistoryIndex())
+  }
+
+  /** The checkpoint's fields without its conversation, from its own file alone. */
+  async readCheckpointState(jobId: string, checkpointId: string): Promise<CheckpointState | undefined> {
+    const stored = await this.readCheckpointFile(jobId, checkpointId)
+    return stored && stateOf(stored)
+  }
+
+  /** The checkpoint's file as it is: a v2 record, or a v1 checkpoint. */
+  async readCheckpointFile(jobId: string, checkpointId: string): Promise<StoredCheckpoint | undefined> {
+    return readRecord(this.paths.checkpointFile(jobId, checkpointId), (json) =>
+      typeof json === "object" && json !== null && "history" in json
+        ? checkpointRecordSchema
+        : checkpointSchema,
+    )
+  }
+
+  #resolve(jobId: string, checkpointId: string, index: HistoryIndex): Promise<Checkpoint | undefined> {
+    return resolveCheckpoint({
+      id: checkpointId,
+      index,
+      load: (id) => this.readCheckpointFile(jobId, id),
+      fileOf: (id) => this.paths.checkpointFile(jobId, id),
+    })
   }
 
   /** Newest first. */
@@ -132,12 +174,13 @@ export class JobStore {
       .sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id))
   }
 
-  /** In step order. */
+  /** In step order, each whole (one index for all: a conversation shared by many is put together once). */
   async listCheckpoints(jobId: string): Promise<Checkpoint[]> {
     const files = (await listDir(this.paths.checkpoints(jobId))).filter((file) => file.endsWith(".json"))
-    const checkpoints = await Promise.all(
-      files.map((file) => this.readCheckpoint(jobId, file.slice(0, -".json".length))),
-    )
+    const index = new HistoryIndex()
+    const checkpoints: (Checkpoint | undefined)[] = []
+    for (const file of files)
+      checkpoints.push(await this.#resolve(jobId, file.slice(0, -".json".length), index))
     return checkpoints
       .filter((checkpoint): checkpoint is Checkpoint => checkpoint !== undefined)
       .sort((a, b) => a.stepNumber - b.stepNumber)

@@ -1,8 +1,9 @@
 // The live state of one run segment, shared by the loop's states.
 import type { Clock, IdGenerator } from "../ids.ts"
 import type { LlmClient } from "../llm/generate.ts"
-import type { Checkpoint } from "../protocol/checkpoint.ts"
+import type { Checkpoint, CheckpointRecord, HistoryBase } from "../protocol/checkpoint.ts"
 import type { PerstackEvent } from "../protocol/events/index.ts"
+import { toCheckpointRecord } from "../protocol/history-index.ts"
 import type { RunSpec } from "../protocol/run-spec.ts"
 import type { Status } from "../protocol/status.ts"
 import type { Step } from "../protocol/step.ts"
@@ -25,6 +26,11 @@ export interface LoopContext {
   readonly contextWindow: number | undefined
   /** the state to resume from: messages, usage, pending calls, todos */
   checkpoint: Checkpoint
+  /**
+   * The stored checkpoint the next printed record continues: the last step's checkpoint, or at the start the one
+   * the RunSpec's input names. Each record then carries only the messages after it.
+   */
+  historyBase: HistoryBase
   step: Step
   stepsTaken: number
   /** the attemptCompletion result that GeneratingRunResult answers */
@@ -33,9 +39,14 @@ export interface LoopContext {
   emit(event: PerstackEvent): Promise<void>
 }
 
-/** A copy of the live checkpoint with the given status, the todo list and the step's end time folded in. */
-export function snapshot(ctx: LoopContext, status: Status, extra: Partial<Checkpoint> = {}): Checkpoint {
-  return structuredClone({ ...ctx.checkpoint, status, todos: ctx.todos.list(), ...extra })
+/** The record of the live checkpoint with the given status and the todo list folded in (a copy: events keep it). */
+export function snapshot(
+  ctx: LoopContext,
+  status: Status,
+  extra: Partial<Omit<Checkpoint, "messages">> = {},
+): CheckpointRecord {
+  const whole = { ...ctx.checkpoint, status, todos: ctx.todos.list(), ...extra }
+  return structuredClone(toCheckpointRecord(whole, ctx.historyBase))
 }
 
 export function finishStep(ctx: LoopContext): Step {

@@ -94,7 +94,7 @@ describe("a run through tools to a final answer", () => {
     expect(result.terminal).toMatchObject({ type: "completeRun", text: "All done." })
     expect(llm.requests).toHaveLength(1)
     // The call got its result, so a follow-up query can continue this conversation.
-    expect(result.terminal.checkpoint.messages.at(-1)?.type).toBe("toolMessage")
+    expect(result.checkpoint.messages.at(-1)?.type).toBe("toolMessage")
   })
 
   it("treats a reply without tool calls as the final answer", async () => {
@@ -142,7 +142,7 @@ describe("parallel delegation", () => {
     ])
     const stop = first.terminal
     expect(stop.type).toBe("stopRunByDelegate")
-    const checkpoint: Checkpoint = stop.checkpoint
+    const checkpoint: Checkpoint = first.checkpoint
     expect(checkpoint.status).toBe("stoppedByDelegate")
     expect(checkpoint.delegateTo).toEqual([
       {
@@ -296,5 +296,108 @@ describe("retries and errors", () => {
       "provider.connection",
     ])
     expect(result.terminal).toMatchObject({ type: "completeRun", text: "fine" })
+  })
+})
+
+describe("checkpoints as printed (protocol 2)", () => {
+  it("carry only the messages new since the checkpoint they continue, however long the conversation", async () => {
+    await using ws = await makeWorkspace()
+    const health = { toolCalls: [{ name: "healthCheck", arguments: {} }] }
+    await using llm = await startScriptedLlmServer({ steps: [health, health, health, { text: "Fine." }] })
+    const first = await runScriptedSegment(
+      buildRunSpec({ workspace: ws.dir, llmUrl: llm.url, limits: { stepBudget: 2 } }),
+    )
+    const [startRun] = eventsOf(first, "startRun")
+    // A fresh conversation continues no checkpoint; the instruction and the query open it.
+    expect(startRun?.initialCheckpoint.history).toEqual({ messageCount: 0, newMessages: [] })
+    expect(startRun?.inputMessages.map((message) => message.type)).toEqual([
+      "instructionMessage",
+      "userMessage",
+    ])
+    const [step1] = eventsOf(first, "continueToNextStep")
+    expect(step1?.checkpoint.history).toMatchObject({ messageCount: 0 })
+    expect(step1?.checkpoint.history.newMessages.map((message) => message.type)).toEqual([
+      "instructionMessage",
+      "userMessage",
+      "expertMessage",
+      "toolMessage",
+    ])
+    expect(step1?.nextCheckpoint.history).toEqual({
+      checkpointId: step1?.checkpoint.id,
+      messageCount: 4,
+      newMessages: [],
+    })
+    const stop = first.terminal
+    expect(stop.checkpoint.id).toBe(step1?.nextCheckpoint.id)
+    expect(stop.checkpoint.history).toMatchObject({ checkpointId: step1?.checkpoint.id, messageCount: 4 })
+    expect(stop.checkpoint.history.newMessages.map((message) => message.type)).toEqual([
+      "expertMessage",
+      "toolMessage",
+    ])
+    expect(eventsOf(first, "startGeneration").map((event) => event.messageCount)).toEqual([2, 4])
+    expect(first.checkpoint.messages).toHaveLength(6)
+
+    // A new segment from it: its first checkpoint continues the one it started from.
+    const second = await runScriptedSegment(
+      buildRunSpec({
+        workspace: ws.dir,
+        llmUrl: llm.url,
+        runId: "run-2",
+        stepNumber: 2,
+        input: { type: "continue", checkpoint: first.checkpoint, text: "Once more." },
+      }),
+    )
+    expect(eventsOf(second, "startRun")[0]?.initialCheckpoint.history).toEqual({
+      checkpointId: stop.checkpoint.id,
+      messageCount: 6,
+      newMessages: [],
+    })
+    const [resumedStep] = eventsOf(second, "continueToNextStep")
+    expect(resumedStep?.checkpoint.history).toMatchObject({
+      checkpointId: stop.checkpoint.id,
+      messageCount: 6,
+    })
+    expect(resumedStep?.checkpoint.history.newMessages.map((message) => message.type)).toEqual([
+      "userMessage",
+      "expertMessage",
+      "toolMessage",
+    ])
+    expect(second.checkpoint.messages.map((message) => message.id).slice(0, 6)).toEqual(
+      first.checkpoint.messages.map((message) => message.id),
+    )
+    expect(second.checkpoint.messages).toHaveLength(10)
+  })
+
+  it("continue what the input's historyBase names when the orchestrator made the input up", async () => {
+    await using ws = await makeWorkspace()
+    await using llm = await startScriptedLlmServer({ steps: [{ text: "Done." }, { text: "Done again." }] })
+    const first = await runScriptedSegment(buildRunSpec({ workspace: ws.dir, llmUrl: llm.url }))
+    const stored = first.checkpoint
+    const madeUp = {
+      ...stored,
+      id: "cp-made-up",
+      messages: [...stored.messages, ...stored.messages.slice(-1)],
+    }
+    const second = await runScriptedSegment(
+      buildRunSpec({
+        workspace: ws.dir,
+        llmUrl: llm.url,
+        runId: "run-2",
+        input: {
+          type: "continue",
+          checkpoint: madeUp,
+          text: "More.",
+          historyBase: { checkpointId: stored.id, messageCount: stored.messages.length },
+        },
+      }),
+    )
+    expect(second.terminal.type).toBe("completeRun")
+    expect(second.terminal.checkpoint.history).toMatchObject({
+      checkpointId: stored.id,
+      messageCount: stored.messages.length,
+    })
+    // The message the store does not hold yet comes first among the new ones.
+    expect(second.terminal.checkpoint.history.newMessages[0]).toEqual(stored.messages.at(-1))
+    expect(second.checkpoint.messages).toHaveLength(stored.messages.length + 3)
   })
 })

@@ -173,8 +173,9 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
     todos,
     signal,
     contextWindow: contextWindowOf(spec.model),
-    // Init replaces both before anything reads them.
+    // Init replaces these before anything reads them.
     checkpoint: undefined as never,
+    historyBase: { messageCount: 0 },
     step: { stepNumber, newMessages: [], usage: emptyUsage(), startedAt: clock() },
     stepsTaken: 0,
     emit,

@@ -124,7 +124,7 @@ describe("attemptCompletion", () => {
         workspace: ws.dir,
         llmUrl: llm.url,
         stepNumber: 1,
-        input: { type: "continue", checkpoint: first.terminal.checkpoint, text: "Go on." },
+        input: { type: "continue", checkpoint: first.checkpoint, text: "Go on." },
       }),
     )
     expect(String(toolMessages(llm.requests[2]).at(-1)?.content)).toContain("remainingTodos")
@@ -185,7 +185,7 @@ describe("stops", () => {
         stepNumber: 1,
         input: {
           type: "resume",
-          checkpoint: first.terminal.checkpoint,
+          checkpoint: first.checkpoint,
           toolResults: [
             {
               id: "ask1",

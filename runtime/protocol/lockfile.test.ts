@@ -28,7 +28,7 @@ describe("perstack.lock v1", () => {
       }).success
     expect(withPackage("@scope/pkg@2.0.0")).toBe(true)
     expect(withPackage("exa-mcp-server")).toBe(false)
-    expect(lockfileSchema.safeParse({ ...(fixture as object), protocolVersion: 2 }).success).toBe(false)
+    expect(lockfileSchema.safeParse({ ...(fixture as object), protocolVersion: 3 }).success).toBe(false)
   })
 
   it("hands one Expert's entries to a run as RunSpec.skillLocks", () => {

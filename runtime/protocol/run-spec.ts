@@ -1,6 +1,6 @@
 // What a sandbox is given to run one segment of one Expert: no secrets, ever.
 import { z } from "zod"
-import { checkpointSchema, delegatedBySchema } from "./checkpoint.ts"
+import { checkpointSchema, delegatedBySchema, historyBaseSchema } from "./checkpoint.ts"
 import { providerConfigSchema, reasoningBudgetSchema } from "./config/provider.ts"
 import { envNameSchema, skillSchema } from "./config/skill.ts"
 import { skillLocksSchema } from "./lockfile.ts"
@@ -27,6 +27,12 @@ export const delegateInfoSchema = z.strictObject({
 })
 export type DelegateInfo = z.infer<typeof delegateInfoSchema>
 
+/**
+ * What of the input checkpoint's conversation the job store holds: the segment's first checkpoint record continues
+ * it. Absent: all of it, as the input checkpoint's own id (set when the orchestrator made the input up, after a crash).
+ */
+const historyBase = historyBaseSchema.optional()
+
 export const runInputSchema = z.discriminatedUnion("type", [
   /** a fresh conversation: the coordinator's first query, or a delegate's task */
   z.strictObject({
@@ -35,7 +41,12 @@ export const runInputSchema = z.discriminatedUnion("type", [
     delegatedBy: delegatedBySchema.optional(),
   }),
   /** a new user message on top of a checkpoint (follow-up query, or resume from an earlier checkpoint) */
-  z.strictObject({ type: z.literal("continue"), checkpoint: checkpointSchema, text: z.string() }),
+  z.strictObject({
+    type: z.literal("continue"),
+    checkpoint: checkpointSchema,
+    text: z.string(),
+    historyBase,
+  }),
   /** the results the checkpoint was waiting for (delegates' answers or errors, interactive answers) */
   z.strictObject({
     type: z.literal("resume"),
@@ -44,6 +55,7 @@ export const runInputSchema = z.discriminatedUnion("type", [
     toolResults: z.array(toolResultSchema),
     /** pending calls that had started before a crash (see resumeToolCalls.repeatedToolCallIds) */
     repeatedToolCallIds: z.array(z.string()).optional(),
+    historyBase,
   }),
 ])
 export type RunInput = z.infer<typeof runInputSchema>

@@ -5,13 +5,17 @@ import path from "node:path"
 import { createLlmClient } from "../llm/generate.ts"
 import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
+import type { Checkpoint } from "../protocol/checkpoint.ts"
 import { type PerstackEvent, sandboxEventSchema, type TerminalEvent } from "../protocol/events/index.ts"
+import { checkpointRecordsOf, HistoryIndex } from "../protocol/history-index.ts"
 import type { RunSpec } from "../protocol/run-spec.ts"
 import type { McpTimeouts } from "../skills/mcp/mcp-skill.ts"
 
 export interface SegmentResult {
   events: PerstackEvent[]
   terminal: TerminalEvent
+  /** the terminal event's checkpoint, whole (its record resolved against the RunSpec's input and the events) */
+  checkpoint: Checkpoint
   types: string[]
 }
 
@@ -41,7 +45,19 @@ export async function runScriptedSegment(
       events.push(sandboxEventSchema.parse(JSON.parse(JSON.stringify(event))))
     },
   })
-  return { events, terminal, types: events.map((event) => event.type) }
+  return {
+    events,
+    terminal,
+    checkpoint: wholeTerminal(spec, events, terminal),
+    types: events.map((event) => event.type),
+  }
+}
+
+/** What the orchestrator does with the records: each continues the input's stored conversation or an earlier one. */
+function wholeTerminal(spec: RunSpec, events: readonly PerstackEvent[], terminal: TerminalEvent): Checkpoint {
+  const index = HistoryIndex.forInput(spec.input)
+  for (const event of events) for (const record of checkpointRecordsOf(event)) index.add(record)
+  return index.whole(terminal.checkpoint)
 }
 
 export async function makeWorkspace(): Promise<{ dir: string; [Symbol.asyncDispose](): Promise<void> }> {

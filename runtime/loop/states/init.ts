@@ -1,6 +1,7 @@
 // Init: turn the RunSpec's input into the starting checkpoint and the messages that open the segment.
 import { PerstackError } from "../../errors/perstack-error.ts"
 import type { Checkpoint } from "../../protocol/checkpoint.ts"
+import { historyBaseOf, toCheckpointRecord } from "../../protocol/history-index.ts"
 import type { InstructionMessage, ToolMessage, UserMessage } from "../../protocol/message.ts"
 import { emptyUsage } from "../../protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../protocol/version.ts"
@@ -74,7 +75,18 @@ export async function init(ctx: LoopContext) {
       break
     }
   }
+  // The stored part of the conversation: what this segment's first step checkpoint will continue.
+  ctx.historyBase = historyBaseOf(spec.input)
+  if (ctx.historyBase.messageCount > initial.messages.length) {
+    throw new PerstackError(
+      "runSpec.invalid",
+      `RunSpec input.historyBase: messageCount ${ctx.historyBase.messageCount} is more than the checkpoint's ${initial.messages.length} messages`,
+    )
+  }
   ctx.checkpoint = { ...initial, status: "proceeding", messages: [...initial.messages, ...inputMessages] }
   ctx.step = { stepNumber, newMessages: [], usage: emptyUsage(), startedAt: ctx.clock() }
-  return ctx.events.run("startRun", { initialCheckpoint: initial, inputMessages })
+  return ctx.events.run("startRun", {
+    initialCheckpoint: structuredClone(toCheckpointRecord(initial, ctx.historyBase)),
+    inputMessages,
+  })
 }

@@ -42,5 +42,5 @@ export async function prepareForStep(ctx: LoopContext) {
     ctx.step.newMessages.push(message)
     return ctx.events.run("finishAllToolCalls", { newMessages: [message] })
   }
-  return ctx.events.run("startGeneration", { messages: structuredClone(ctx.checkpoint.messages) })
+  return ctx.events.run("startGeneration", { messageCount: ctx.checkpoint.messages.length })
 }

@@ -1,5 +1,5 @@
 // The short states: fold tool results into the conversation, stop for delegates or the user, finish a step.
-import type { DelegationTarget } from "../../protocol/checkpoint.ts"
+import type { CheckpointRecord, DelegationTarget } from "../../protocol/checkpoint.ts"
 import { calledName, finishStep, type LoopContext, snapshot } from "../context.ts"
 
 /** ResolvingToolResult */
@@ -55,12 +55,22 @@ export async function finishingStep(ctx: LoopContext) {
     })
   }
   const checkpoint = snapshot(ctx, "proceeding")
-  const nextCheckpoint = {
-    ...structuredClone(checkpoint),
+  // The next step's state is this one under the id it will end with: it continues this checkpoint, adding nothing.
+  const stored = { checkpointId: checkpoint.id, messageCount: ctx.checkpoint.messages.length }
+  const { history: _, ...fields } = checkpoint
+  const nextCheckpoint: CheckpointRecord = {
+    ...structuredClone(fields),
     id: ctx.ids(),
     stepNumber: checkpoint.stepNumber + 1,
+    history: { ...stored, newMessages: [] },
   }
   const event = ctx.events.run("continueToNextStep", { checkpoint, step, nextCheckpoint })
-  ctx.checkpoint = structuredClone(nextCheckpoint)
+  ctx.checkpoint = {
+    ...ctx.checkpoint,
+    ...structuredClone(fields),
+    id: nextCheckpoint.id,
+    stepNumber: nextCheckpoint.stepNumber,
+  }
+  ctx.historyBase = stored
   return event
 }

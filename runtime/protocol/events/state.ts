@@ -1,31 +1,47 @@
-// The 17 expert state events, named as in the original so its users recognise every one.
+// The 17 expert state events, named as in the original so its users recognise every one. Those that carry a
+// checkpoint carry its record (protocol 2): the conversation it continues by reference, only the new messages in it.
 import { z } from "zod"
-import { checkpointSchema, runErrorSchema } from "../checkpoint.ts"
+import { checkpointRecordSchema, runErrorSchema } from "../checkpoint.ts"
 import {
   expertMessageSchema,
   instructionMessageSchema,
-  messageSchema,
   toolMessageSchema,
   userMessageSchema,
 } from "../message.ts"
 import { stepSchema } from "../step.ts"
 import { toolCallSchema, toolResultSchema } from "../tool.ts"
 import { usageSchema } from "../usage.ts"
+import { currentProtocolVersionSchema } from "../version.ts"
 import { runEventBase } from "./base.ts"
 
 const event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
   z.strictObject({ ...runEventBase, type: z.literal(type), ...shape })
+/** An event whose shape protocol 2 changed: v1's is read by v1/events.ts. */
+const v2Event = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.strictObject({
+    ...runEventBase,
+    protocolVersion: currentProtocolVersionSchema,
+    type: z.literal(type),
+    ...shape,
+  })
 
 const userOrTool = z.discriminatedUnion("type", [userMessageSchema, toolMessageSchema])
-const stop = { checkpoint: checkpointSchema, step: stepSchema }
+const stop = { checkpoint: checkpointRecordSchema, step: stepSchema }
 
-export const startRunEventSchema = event("startRun", {
-  initialCheckpoint: checkpointSchema,
+/** inputMessages come after the initial checkpoint's conversation: the model is sent both. */
+export const startRunEventSchema = v2Event("startRun", {
+  initialCheckpoint: checkpointRecordSchema,
   inputMessages: z.array(
     z.discriminatedUnion("type", [instructionMessageSchema, userMessageSchema, toolMessageSchema]),
   ),
 })
-export const startGenerationEventSchema = event("startGeneration", { messages: z.array(messageSchema) })
+/**
+ * The model is sent the conversation so far: the first `messageCount` messages of the checkpoint this step ends
+ * with (`perstack log --checkpoint <id> --messages` lists them). v1 repeated them here, every step.
+ */
+export const startGenerationEventSchema = v2Event("startGeneration", {
+  messageCount: z.number().int().nonnegative(),
+})
 export const retryEventSchema = event("retry", {
   reason: z.string(),
   newMessages: z.array(
@@ -65,15 +81,20 @@ export const resumeToolCallsEventSchema = event("resumeToolCalls", {
   repeatedToolCallIds: z.array(z.string()).optional(),
 })
 export const finishAllToolCallsEventSchema = event("finishAllToolCalls", { newMessages: z.array(userOrTool) })
-export const continueToNextStepEventSchema = event("continueToNextStep", {
+/** `nextCheckpoint` continues `checkpoint` with no new message: the next step's state, under the id it will end with. */
+export const continueToNextStepEventSchema = v2Event("continueToNextStep", {
   ...stop,
-  nextCheckpoint: checkpointSchema,
+  nextCheckpoint: checkpointRecordSchema,
 })
-export const stopRunByInteractiveToolEventSchema = event("stopRunByInteractiveTool", stop)
-export const stopRunByDelegateEventSchema = event("stopRunByDelegate", stop)
-export const stopRunByExceededMaxStepsEventSchema = event("stopRunByExceededMaxSteps", stop)
-export const stopRunByErrorEventSchema = event("stopRunByError", { ...stop, error: runErrorSchema })
-export const completeRunEventSchema = event("completeRun", { ...stop, text: z.string(), usage: usageSchema })
+export const stopRunByInteractiveToolEventSchema = v2Event("stopRunByInteractiveTool", stop)
+export const stopRunByDelegateEventSchema = v2Event("stopRunByDelegate", stop)
+export const stopRunByExceededMaxStepsEventSchema = v2Event("stopRunByExceededMaxSteps", stop)
+export const stopRunByErrorEventSchema = v2Event("stopRunByError", { ...stop, error: runErrorSchema })
+export const completeRunEventSchema = v2Event("completeRun", {
+  ...stop,
+  text: z.string(),
+  usage: usageSchema,
+})
 
 export const stateEventSchemas = [
   startRunEventSchema,

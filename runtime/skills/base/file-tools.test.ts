@@ -117,7 +117,7 @@ describe("writeTextFile and appendTextFile", () => {
 })
 
 describe("editTextFile", () => {
-  it("replaces a unique match, normalising CRLF", async () => {
+  it("replaces a unique match literally, keeping the file's CRLF line ends", async () => {
     await writeFile(at("code.ts"), "const a = 1\r\nconst b = 2\r\n")
     const result = await call("editTextFile", {
       path: "code.ts",
@@ -125,7 +125,7 @@ describe("editTextFile", () => {
       newText: "const b = $&3",
     })
     expect(result.json).toEqual({ path: "code.ts", line: 1 })
-    expect(await readFile(at("code.ts"), "utf8")).toBe("const a = 1\nconst b = $&3\n")
+    expect(await readFile(at("code.ts"), "utf8")).toBe("const a = 1\r\nconst b = $&3\r\n")
   })
 
   it("refuses text that is not found", async () => {

@@ -27,14 +27,14 @@ export async function readFileNoFollow(absolute: string): Promise<Buffer> {
 
 export async function writeFileNoFollow(
   absolute: string,
-  data: string,
+  data: string | Uint8Array,
   mode: "overwrite" | "append",
 ): Promise<void> {
   const flags =
     mode === "append" ? O_WRONLY | O_APPEND | O_NOFOLLOW : O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW
   const handle = await open(absolute, flags, 0o666)
   try {
-    await handle.writeFile(data, "utf8")
+    await handle.writeFile(data)
   } finally {
     await handle.close()
   }

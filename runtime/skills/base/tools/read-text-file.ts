@@ -1,25 +1,29 @@
-// readTextFile: reads a UTF-8 file, or a range of its lines, capped so one call cannot flood the context.
+// readTextFile: reads a text file, or a range of its lines, capped so one call cannot flood the context. A file
+// that is not valid UTF-8 is read as Latin-1 (one character per byte) and said to be, never shown with U+FFFD.
 import { z } from "zod"
 import { PerstackError } from "../../../errors/perstack-error.ts"
 import { defineBaseTool } from "../base-tool.ts"
 import { readFileNoFollow, requireFile } from "../safe-file.ts"
+import { decodeText, encodingNote, MAX_TEXT_FILE_BYTES } from "../text-encoding.ts"
 import { jsonResult } from "../tool-result.ts"
 import { resolveWorkspacePath } from "../workspace-path.ts"
 
 /** the most content one call returns */
 const MAX_CONTENT_BYTES = 256 * 1024
 /** larger files are not read at all: use exec with head, tail, sed or grep */
-const MAX_FILE_BYTES = 64 * 1024 * 1024
+const MAX_FILE_BYTES = MAX_TEXT_FILE_BYTES
 /** a NUL byte this early means a binary file */
 const BINARY_SNIFF_BYTES = 8 * 1024
 
 export const readTextFileTool = defineBaseTool({
   name: "readTextFile",
   description: [
-    "Read a UTF-8 text file in the workspace, whole or a range of lines.",
+    "Read a text file in the workspace, whole or a range of lines.",
     "`from` and `to` are 0-based line indices, `to` exclusive (from 10, to 20 gives lines 10..19); leave them out to read from the start or to the end.",
     `At most ${MAX_CONTENT_BYTES / 1024} KiB of content is returned per call: when more is left, \`truncated\` is true and \`to\` says where to continue from.`,
-    "Returns {path, content, from, to, totalLines, truncated?}. For images use readImageFile, for PDFs readPdfFile.",
+    "Line ends are shown as they are in the file (\\r\\n in a CRLF file).",
+    'A file that is not plain UTF-8 says so in `encoding`: "utf-8-bom" (the BOM is left out of content) or "latin1" (not valid UTF-8: each byte is shown as the Latin-1 character of that number), with a `note`.',
+    "Returns {path, content, from, to, totalLines, truncated?, encoding?, note?}. For images use readImageFile, for PDFs readPdfFile.",
   ].join("\n"),
   inputSchema: z.object({
     path: z.string().describe("File path, relative to the workspace."),
@@ -42,7 +46,9 @@ export const readTextFileTool = defineBaseTool({
         `"${args.path}" looks like a binary file, not text. Use readImageFile or readPdfFile, or getFileInfo.`,
       )
     }
-    const text = bytes.toString("utf8")
+    const decoded = decodeText(bytes)
+    const { text } = decoded
+    const note = encodingNote(decoded)
     // Split keeps a trailing "" after a final newline, so joining a full range gives the file back exactly.
     const lines = text.split("\n")
     const totalLines = text === "" ? 0 : text.endsWith("\n") ? lines.length - 1 : lines.length
@@ -56,6 +62,7 @@ export const readTextFileTool = defineBaseTool({
       to: Math.min(to, totalLines),
       totalLines,
       ...(truncated ? { truncated: true } : {}),
+      ...(note !== undefined ? { encoding: decoded.encoding, note } : {}),
     })
   },
 })
