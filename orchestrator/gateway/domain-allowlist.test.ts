@@ -39,7 +39,19 @@ describe("egressDomains", () => {
         ask: { type: "interactiveSkill", tools: {} },
       },
     })
-    expect(egressDomains(expert)).toEqual(["*.a.com", "api.b.com", "mcp.c.com"])
+    expect(egressDomains(expert)).toEqual(["*.a.com", "api.b.com", "mcp.c.com", "registry.npmjs.org"])
     expect(egressDomains(expertConfigSchema.parse({ instruction: "x" }))).toEqual([])
+  })
+
+  it("lets a skill run with npx or uvx reach its package registry, as the original's proxy did", () => {
+    const expert = expertConfigSchema.parse({
+      instruction: "x",
+      skills: {
+        web: { type: "mcpStdioSkill", command: "npx", packageName: "exa-mcp-server" },
+        py: { type: "mcpStdioSkill", command: "uvx", packageName: "mcp-server-fetch" },
+        local: { type: "mcpStdioSkill", command: "node", args: ["server.js"] },
+      },
+    })
+    expect(egressDomains(expert)).toEqual(["files.pythonhosted.org", "pypi.org", "registry.npmjs.org"])
   })
 })

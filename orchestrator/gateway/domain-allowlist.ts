@@ -21,11 +21,23 @@ export function domainAllowed(domains: readonly string[], host: string): boolean
   })
 }
 
+/**
+ * Where a package runner fetches what it runs: a skill started with npx or uvx needs its registry (as the original's
+ * proxy always allowed the npm registry), or it could not start in a locked-down sandbox.
+ */
+const PACKAGE_REGISTRIES: Readonly<Record<string, readonly string[]>> = {
+  npx: ["registry.npmjs.org"],
+  uvx: ["pypi.org", "files.pythonhosted.org"],
+}
+
 /** The domains an Expert's sandbox may reach through the proxy, sorted, without duplicates; empty for none. */
 export function egressDomains(expert: ExpertConfig): string[] {
   const domains = new Set<string>()
   for (const skill of Object.values(expert.skills)) {
     if (skill.type === "interactiveSkill") continue
+    if (skill.type === "mcpStdioSkill") {
+      for (const registry of PACKAGE_REGISTRIES[skill.command] ?? []) domains.add(registry)
+    }
     for (const domain of skill.allowedDomains ?? []) domains.add(normalHost(domain))
     if (skill.type !== "mcpStdioSkill") {
       const host = URL.parse(skill.endpoint)?.hostname
