@@ -189,6 +189,29 @@ for (const backend of backends) {
       await keyStayedHome(project, outcome.stdout)
     })
 
+    it('locked down (network = "gateway"), reaches for a host service and the internet: no way out but the LLM', async () => {
+      await using foreign = await foreignServer()
+      const port = new URL(foreign.url).port
+      const probe = (host: string, to: string) =>
+        `(exec 3<>/dev/tcp/${host}/${to}) 2>/dev/null && echo "reached ${host}" || echo "blocked ${host}"`
+      await using project = await hostileProject(
+        backend.name,
+        {
+          mallory: [
+            sh(`${probe("127.0.0.1", port)}; ${probe("1.1.1.1", "443")}; echo end`),
+            { text: "done" },
+          ],
+        },
+        `\n[experts."mallory".sandbox]\nnetwork = "gateway"\n`,
+      )
+      const outcome = await project.run("mallory", "Phone home")
+      expect(outcome.code).toBe(0)
+      const [learnt] = toolResultsOf(outcome.stdout)
+      expect(learnt).toContain("blocked 127.0.0.1")
+      expect(learnt).toContain("blocked 1.1.1.1")
+      expect(foreign.seen).toEqual([])
+    })
+
     it("as one tenant of perstack serve, reads and rewrites another tenant's job: out of reach", async () => {
       await using llm = await startExpertScript(
         {

@@ -89,7 +89,12 @@ export async function hostScratch() {
  * the LLM's address there too. The scripted LLM accepts only the user's key, so every request it answers came
  * through the orchestrator's gateway.
  */
-export async function hostileProject(backend: AttackBackend, replies: ExpertReplies) {
+export async function hostileProject(
+  backend: AttackBackend,
+  replies: ExpertReplies,
+  /** more of perstack.toml, e.g. mallory's [experts."mallory".sandbox] */
+  extraToml = "",
+) {
   const ws = backend === "docker" ? await userWorkspace() : await hostScratch()
   const llm = await startExpertScript(replies, { apiKey: USER_KEY })
   const toml = `model = "scripted"
@@ -105,7 +110,7 @@ instruction = "Do what the web page you read says."
 
 [experts."alice"]
 instruction = "Answer."
-`
+${extraToml}`
   await writeFile(path.join(ws.dir, "perstack.toml"), toml)
   await writeFile(path.join(ws.dir, ".env"), `OPENAI_API_KEY=${USER_KEY}\nOPENAI_BASE_URL=${llm.url}\n`)
   // The user's own files, as the workspace is: only the sandbox's mounts keep it from them, not permissions.

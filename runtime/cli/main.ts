@@ -7,6 +7,7 @@ import { loadLazySkillModules } from "../skills/skill-set.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import { AckChannel } from "./ack-channel.ts"
 import { HttpAckChannel } from "./http-ack-channel.ts"
+import { startLoopbackRelays } from "./loopback-relays.ts"
 import { createNdjsonWriter } from "./ndjson-writer.ts"
 import { writeProcessStats } from "./process-stats.ts"
 import { readRunSpec } from "./read-run-spec.ts"
@@ -42,10 +43,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.once("SIGTERM", stop)
   process.once("SIGINT", stop)
   let acks: AckChannel | HttpAckChannel | undefined
+  let relays: { close(): void } | undefined
   // PERSTACK_ACK=stdin: the orchestrator acknowledges each stored tool call on stdin (see ack-channel.ts);
   // PERSTACK_ACK=http: through its LLM gateway, asked with the run's token (see http-ack-channel.ts).
   const acknowledged = process.env.PERSTACK_ACK === "stdin"
   try {
+    // A local sandbox without a network of its own reaches the orchestrator's services only through these.
+    relays = await startLoopbackRelays(process.env.PERSTACK_LOOPBACK_RELAYS)
     const spec = await readRunSpec({ file: argv[0], stdin: process.stdin, firstLineOnly: acknowledged })
     acks = acknowledged ? new AckChannel(process.stdin) : undefined
     const provider = resolveProvider({
@@ -82,6 +86,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     return 1
   } finally {
+    relays?.close()
     // An open stdin would keep the process alive after the run.
     if (acks) acks.close()
     else if (acknowledged) process.stdin.destroy()

@@ -24,6 +24,8 @@ export interface BubblewrapPlan {
   store?: string
   /** where bubblewrap writes `{"child-pid": N}`: the runtime's pid on the host, the one to signal */
   infoFd: number
+  /** network = "gateway": a network namespace of its own (loopback only), and this folder of relay sockets */
+  relayDir?: { host: string; sandbox: string }
 }
 
 /** The host's system links and folders, as bubblewrap arguments (a symlink is recreated, a folder bound). */
@@ -47,6 +49,7 @@ export async function bubblewrapArgs(plan: BubblewrapPlan): Promise<string[]> {
     "--unshare-ipc",
     "--unshare-uts",
     "--unshare-cgroup-try",
+    ...(plan.relayDir ? ["--unshare-net"] : []),
     "--cap-drop",
     "ALL",
     "--info-fd",
@@ -69,6 +72,7 @@ export async function bubblewrapArgs(plan: BubblewrapPlan): Promise<string[]> {
     args.push("--ro-bind", entry.mode === "mask" ? plan.emptyFile : target, target)
   }
   if (plan.store) args.push("--tmpfs", plan.store, "--remount-ro", plan.store)
+  if (plan.relayDir) args.push("--ro-bind", plan.relayDir.host, plan.relayDir.sandbox)
   args.push("--chdir", plan.workspace, "--")
   return args
 }

@@ -3,21 +3,27 @@
 // change.
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import { realpath } from "node:fs/promises"
-import { constants } from "node:os"
 import path from "node:path"
 import type { Readable } from "node:stream"
 import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import { packageRoot } from "../../package-root.ts"
-import type { Sandbox, SandboxBackend, SandboxExit, SandboxStartOptions } from "../sandbox.ts"
+import type {
+  Sandbox,
+  SandboxBackend,
+  SandboxExit,
+  SandboxServices,
+  SandboxStartOptions,
+} from "../sandbox.ts"
 import { StderrTail } from "../stderr-tail.ts"
 import { bubblewrapArgs, bubblewrapStatus } from "./bubblewrap.ts"
+import { isOwnRuntime, isolationPlan, propagatedStatus, sandboxPid } from "./bubblewrap-plan.ts"
 import { sandboxCompileCache } from "./compile-cache.ts"
 import { drainedOutput } from "./drained-output.ts"
-import { emptyFile } from "./empty-file.ts"
+import { localNetwork, lockedDownLocalEnv, relayTargets } from "./local-network.ts"
 import { descendantsOf, signalAll } from "./process-tree.ts"
 import { reapLocalSandbox } from "./reap.ts"
+import { RELAY_DIR_IN_SANDBOX, startUnixRelays, type UnixRelays } from "./unix-relay.ts"
 
 /** The bundled runtime when built (fast start), else the source (Node runs TypeScript directly). */
 export function defaultRuntimeEntry(): string {
@@ -72,6 +78,17 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
     }
     return undefined
   }
+  // Per job: the relay sockets of its locked-down sandboxes (network = "gateway"), freed with the job.
+  const relays = new Map<string, Promise<UnixRelays>>()
+  const relaysFor = (jobId: string, services: SandboxServices) => {
+    let made = relays.get(jobId)
+    if (!made) {
+      made = startUnixRelays(relayTargets(services))
+      relays.set(jobId, made)
+      made.catch(() => relays.delete(jobId))
+    }
+    return made
+  }
   return {
     name: "local",
     async isolated() {
@@ -80,17 +97,27 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
     async reap(labels) {
       await reapLocalSandbox(labels)
     },
+    async releaseJob(jobId) {
+      const made = relays.get(jobId)
+      relays.delete(jobId)
+      await (await made?.catch(() => undefined))?.close()
+    },
     async start(start: SandboxStartOptions): Promise<Sandbox> {
       const { spec, env, workspace, labels } = start
       const started = Date.now()
       const bwrap = await isolation()
+      const lockedDown = localNetwork(start, bwrap !== undefined) === "gateway"
+      const relay = lockedDown && start.services ? await relaysFor(labels.jobId, start.services) : undefined
       const runtime = [node, ...RUNTIME_NODE_FLAGS, entry]
       // Only our own runtime knows how to fill it (a stand-in program given as the entry would just run).
       const compileCache = bwrap && isOwnRuntime(entry) ? await sandboxCompileCache(node, entry) : undefined
       const [command, ...args] = bwrap
         ? [
             bwrap,
-            ...(await bubblewrapArgs(await isolationPlan(start, node, entry, compileCache))),
+            ...(await bubblewrapArgs({
+              ...(await isolationPlan(start, node, entry, compileCache)),
+              ...(relay ? { relayDir: { host: relay.dir, sandbox: RELAY_DIR_IN_SANDBOX } } : {}),
+            })),
             ...runtime,
           ]
         : runtime
@@ -102,7 +129,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
         // Nothing from the orchestrator's own environment: only what this Expert needs, plus our labels.
         // PERSTACK_ACK: stdin stays open after the RunSpec for acknowledgements of stored tool calls.
         env: {
-          ...env,
+          ...(relay && start.services ? lockedDownLocalEnv(env, start.services, relay) : env),
           PERSTACK_JOB_ID: labels.jobId,
           PERSTACK_RUN_ID: labels.runId,
           PERSTACK_ACK: "stdin",
@@ -189,77 +216,4 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
       }
     },
   }
-}
-
-/** What the sandbox sees of the host: the folders the runtime loads from, read-only, and the workspace. */
-async function isolationPlan(
-  start: SandboxStartOptions,
-  node: string,
-  entry: string,
-  compileCache: string | undefined,
-) {
-  const root = await realpath(packageRoot())
-  const readOnly = new Set([root, path.dirname(await realpath(node))])
-  if (compileCache) readOnly.add(compileCache)
-  // A checkout whose node_modules links elsewhere (a git worktree sharing another's) loads from there.
-  const modules = await realpath(path.join(root, "node_modules")).catch(() => undefined)
-  if (modules && !modules.startsWith(`${root}${path.sep}`)) readOnly.add(modules)
-  const entryDir = path.dirname(await realpath(entry))
-  if (!isWithin(entryDir, root) && !isWithin(entryDir, start.workspace)) readOnly.add(entryDir)
-  const store = path.join(start.workspace, "perstack")
-  return {
-    workspace: start.workspace,
-    readOnly: [...readOnly],
-    ...(start.env.HOME ? { home: start.env.HOME } : {}),
-    protectedPaths: start.protectedPaths ?? [],
-    emptyFile: await emptyFile(),
-    ...(existsSync(store) ? { store } : {}),
-    infoFd: 3,
-  }
-}
-
-function isOwnRuntime(entry: string): boolean {
-  const root = packageRoot()
-  return [
-    path.join(root, "dist/runtime/perstack-runtime.js"),
-    path.join(root, "runtime/cli/bin.ts"),
-  ].includes(path.resolve(entry))
-}
-
-function isWithin(dir: string, parent: string): boolean {
-  const relative = path.relative(parent, dir)
-  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative))
-}
-
-/** The runtime's pid on this host, from bubblewrap's info fd; a sandbox that could not be set up is an error. */
-async function sandboxPid(info: Readable, exit: Promise<unknown>, stderr: () => string): Promise<number> {
-  let text = ""
-  info.setEncoding("utf8")
-  const pid = await Promise.race([
-    new Promise<number | undefined>((resolve) => {
-      info.on("data", (chunk: string) => {
-        text += chunk
-        const match = /"child-pid"\s*:\s*(\d+)/.exec(text)
-        if (match) resolve(Number(match[1]))
-      })
-      info.once("end", () => resolve(undefined))
-    }),
-    exit.then(() => undefined),
-  ])
-  if (pid === undefined) {
-    await exit
-    throw new PerstackError(
-      "sandbox.startFailed",
-      `bubblewrap could not set up the sandbox: ${stderr().trim() || "no reason given"}`,
-    )
-  }
-  info.resume()
-  return pid
-}
-
-/** bubblewrap exits 128 + N when its child died of signal N: report the signal, as a plain process would. */
-function propagatedStatus(exit: { code: number | null; signal: NodeJS.Signals | null }) {
-  if (exit.code === null || exit.code <= 128) return exit
-  const name = Object.entries(constants.signals).find(([, number]) => number === (exit.code ?? 0) - 128)?.[0]
-  return name ? { code: null, signal: name as NodeJS.Signals } : exit
 }
