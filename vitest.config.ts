@@ -9,7 +9,8 @@ export default defineConfig({
           name: "unit",
           include: ["runtime/**/*.test.ts", "orchestrator/**/*.test.ts", "scripts/**/*.test.ts"],
           setupFiles: ["./runtime/testing/stdout-guard.ts"],
-          testTimeout: 20_000,
+          // A hang detector, not a measure: generous, since every test starts real processes on a loaded 2-core machine.
+          testTimeout: 60_000,
         },
       },
       {
