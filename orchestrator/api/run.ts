@@ -80,7 +80,7 @@ export async function run(options: RunOptions): Promise<JobResult> {
   const { lockfile } = lock
   const envFiles = options.envPath ?? config.envPath
   const env = options.env ?? (await loadEnv({ dir: workspace, files: envFiles, processEnv: process.env }))
-  const backend = createBackend(options.sandbox ?? config.runtime ?? DEFAULTS.sandbox, {
+  const backend = await createBackend(options.sandbox ?? config.runtime ?? DEFAULTS.sandbox, {
     onStderr: options.onSandboxStderr,
   })
   const isolated = await backend.isolated()

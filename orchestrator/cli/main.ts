@@ -1,16 +1,17 @@
-// The `perstack` command line. The only place that installs signal handlers or sets the exit code.
+// The `perstack` command line. The only place that installs signal handlers or sets the exit code. Each command's
+// code is loaded when that command runs: `perstack --version` loads none of it.
 import { Command } from "commander"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
-import { type GcOptions, gcCommand } from "./gc-command.ts"
-import { installCommand } from "./install.ts"
+import { EXIT_BAD_INPUT } from "./exit-codes.ts"
+import type { GcOptions } from "./gc-command.ts"
 import { normalizeJobOptions, withJobOptions, withSingleJobOptions } from "./job-options.ts"
-import { type LogOptions, logCommand } from "./log-command.ts"
+import type { LogOptions } from "./log-command.ts"
 import { collect, eventTypeList, nonNegativeInt, positiveInt } from "./option-parsers.ts"
-import { EXIT_BAD_INPUT, type RunCommandOptions, runCommand } from "./run-command.ts"
-import { type ServeCommandOptions, serveCommand } from "./serve-command.ts"
-import { type StartCommandOptions, startCommand } from "./start-command.ts"
-import { type CommandIo, validateCommand } from "./validate.ts"
+import type { RunCommandOptions } from "./run-command.ts"
+import type { ServeCommandOptions } from "./serve-command.ts"
+import type { StartCommandOptions } from "./start-command.ts"
+import type { CommandIo } from "./validate.ts"
 
 export interface MainIo extends CommandIo {
   /** aborted on Ctrl-C: running jobs stop gracefully and stay resumable */
@@ -37,6 +38,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       "perstack.toml to read (default: the nearest one from the working directory up)",
     )
     .action(async (options: { config?: string }) => {
+      const { validateCommand } = await import("./validate.ts")
       exitCode = await validateCommand(options, io)
     })
 
@@ -66,6 +68,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       "the workspace whose perstack/ store is read (default: the working directory)",
     )
     .action(async (options: LogOptions) => {
+      const { logCommand } = await import("./log-command.ts")
       exitCode = await logCommand(options, io)
     })
 
@@ -76,6 +79,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     .option("--job <jobId>", "only this job's containers")
     .option("--all", "every Perstack container, running or not")
     .action(async (options: GcOptions) => {
+      const { gcCommand } = await import("./gc-command.ts")
       exitCode = await gcCommand(options, io)
     })
 
@@ -94,6 +98,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       collect,
     )
     .action(async (options: { config?: string; envPath?: string[] }) => {
+      const { installCommand } = await import("./install.ts")
       exitCode = await installCommand(options, io)
     })
 
@@ -112,6 +117,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         query: string | undefined,
         options: RunCommandOptions & { runtime?: unknown },
       ) => {
+        const { runCommand } = await import("./run-command.ts")
         exitCode = await runCommand(expert, query, normalizeJobOptions(options), {
           ...io,
           writeEvent: io.writeEvent ?? ((line) => void io.stdout(line)),
@@ -133,6 +139,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       query: string | undefined,
       options: StartCommandOptions & { runtime?: unknown },
     ) => {
+      const { startCommand } = await import("./start-command.ts")
       exitCode = await startCommand(expert, query, normalizeJobOptions(options), io)
     },
   )
@@ -158,6 +165,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       "serve several API keys even where local sandboxes cannot be isolated (they could reach each other's jobs)",
     )
     .action(async (options: ServeCommandOptions & { runtime?: unknown }) => {
+      const { serveCommand } = await import("./serve-command.ts")
       exitCode = await serveCommand(normalizeJobOptions(options), io)
     })
 

@@ -1,26 +1,12 @@
 // `perstack run <expert> [query]`: runs a job and prints its merged event stream as NDJSON on stdout.
 import path from "node:path"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
-import type { Status } from "../../runtime/protocol/status.ts"
 import { type JobResult, type RunOptions, run } from "../api/run.ts"
 import { findConfigFile } from "../config/load-config.ts"
+import { checkEventTypes } from "./event-type-check.ts"
+import { EXIT_CODES } from "./exit-codes.ts"
 import type { SingleJobCommandOptions } from "./job-options.ts"
 import type { CommandIo } from "./validate.ts"
-
-/** Exit codes a script can rely on (the original exits 0 even when the run failed). */
-export const EXIT_CODES: Readonly<Record<Status, number>> = {
-  completed: 0,
-  stoppedByError: 1,
-  stoppedByExceededMaxSteps: 3,
-  stoppedByInteractiveTool: 4,
-  stoppedByCancel: 130,
-  // never a job's final status
-  init: 1,
-  proceeding: 1,
-  stoppedByDelegate: 1,
-}
-/** bad invocation, config, environment or input: nothing ran */
-export const EXIT_BAD_INPUT = 2
 
 export interface RunCommandOptions extends SingleJobCommandOptions {
   verbose?: boolean
@@ -43,6 +29,7 @@ export async function runCommand(
     filter,
     ...settings
   } = options
+  if (filter) checkEventTypes(filter)
   const wanted = filter && filter.length > 0 ? new Set(filter) : undefined
   const request: RunOptions = {
     ...settings,

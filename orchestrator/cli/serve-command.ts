@@ -5,11 +5,11 @@ import { loadConfig } from "../config/load-config.ts"
 import { loadEnv } from "../config/load-env.ts"
 import { lockForRun, skillLocksFor } from "../install/lock-for-run.ts"
 import { resolveSettings, type SettingOverrides } from "../job/settings.ts"
-import { createBackend } from "../sandbox/create-backend.ts"
+import { loadBackend } from "../sandbox/create-backend.ts"
 import { notIsolatedNotice } from "../sandbox/local/local-backend.ts"
 import { API_KEYS_ENV, ApiKeys } from "../serve/api-keys.ts"
 import { startServe } from "../serve/serve-server.ts"
-import { EXIT_BAD_INPUT } from "./run-command.ts"
+import { EXIT_BAD_INPUT } from "./exit-codes.ts"
 import type { CommandIo } from "./validate.ts"
 
 export interface ServeCommandOptions extends SettingOverrides {
@@ -69,7 +69,8 @@ export async function serveCommand(
   // The keys' hashes are the server's business, not a job's.
   const env = { ...loadedEnv, [API_KEYS_ENV]: undefined }
   // Fail now, not at the first job, on a backend this build cannot use.
-  const backend = createBackend(resolveSettings(loaded.config, requested).sandbox)
+  const makeBackend = await loadBackend(resolveSettings(loaded.config, requested).sandbox)
+  const backend = makeBackend()
   const isolated = await backend.isolated()
   if (!isolated && apiKeys.size > 1 && !allowUnisolated) {
     io.stderr(
@@ -91,8 +92,9 @@ export async function serveCommand(
     settings,
     env,
     apiKeys,
-    backendFor: (jobSettings) =>
-      createBackend(jobSettings.sandbox, {
+    // The server's --sandbox is every job's: a request chooses its provider and model, not its backend.
+    backendFor: () =>
+      makeBackend({
         onStderr: verbose ? (runId, chunk) => io.stderr(`[${runId}] ${chunk.toString("utf8")}`) : undefined,
       }),
     ...(lockfile ? { skillLocksFor: (expertKey: string) => skillLocksFor(lockfile, expertKey) } : {}),

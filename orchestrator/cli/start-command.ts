@@ -7,8 +7,8 @@ import { loadConfig } from "../config/load-config.ts"
 import { resolveSettings } from "../job/settings.ts"
 import { JobStore } from "../store/job-store.ts"
 import type { StartPhase } from "../tui/start-app.tsx"
+import { EXIT_BAD_INPUT } from "./exit-codes.ts"
 import type { SingleJobCommandOptions } from "./job-options.ts"
-import { EXIT_BAD_INPUT } from "./run-command.ts"
 import type { CommandIo } from "./validate.ts"
 
 export type StartCommandOptions = SingleJobCommandOptions

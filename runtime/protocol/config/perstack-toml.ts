@@ -2,9 +2,10 @@
 import { z } from "zod"
 import { expertConfigSchema } from "./expert.ts"
 import { expertNameSchema } from "./expert-key.ts"
+import { SANDBOX_BACKENDS } from "./names.ts"
 import { providerConfigSchema, reasoningBudgetSchema } from "./provider.ts"
 
-export const SANDBOX_BACKENDS = ["local", "docker", "kubernetes"] as const
+export { SANDBOX_BACKENDS }
 export const sandboxBackendSchema = z.enum(SANDBOX_BACKENDS)
 export type SandboxBackend = z.infer<typeof sandboxBackendSchema>
 

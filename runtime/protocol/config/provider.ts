@@ -1,22 +1,8 @@
 // The `[provider]` table: which LLM provider and its non-secret settings. Keys only ever come from the environment.
 import { z } from "zod"
+import { PROVIDER_NAMES } from "./names.ts"
 
-export const PROVIDER_NAMES = [
-  "anthropic",
-  "google",
-  "openai",
-  "ollama",
-  "azure-openai",
-  "amazon-bedrock",
-  "google-vertex",
-  "deepseek",
-  "fireworks",
-  "openrouter",
-  "groq",
-  "together",
-  "mistral",
-  "openai-compatible",
-] as const
+export { PROVIDER_NAMES }
 export const providerNameSchema = z.enum(PROVIDER_NAMES)
 export type ProviderName = z.infer<typeof providerNameSchema>
 
