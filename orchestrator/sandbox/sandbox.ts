@@ -16,6 +16,11 @@ export interface SandboxStartOptions {
    * its run (the docker warm pool) cannot have it, so the backend starts this one cold.
    */
   envIsPerRun?: boolean
+  /**
+   * The names in `env` whose values are this run's alone (its gateway token). A backend that starts sandboxes ahead of
+   * their runs gives them these only when a run claims one.
+   */
+  perRunEnv?: readonly string[]
   /** the Expert's `[experts."<key>".sandbox]` table (image, limits, timeout, network); backends use what applies */
   settings?: SandboxSettings
   /**
@@ -28,6 +33,15 @@ export interface SandboxStartOptions {
    * isolates mounts each existing one read-only, and an env file masked (empty), over the workspace.
    */
   protectedPaths?: readonly ProtectedPath[]
+}
+
+/** What a backend needs to start a sandbox ahead of its run: a run's options, less the run itself. */
+export type SandboxPrewarmOptions = Omit<
+  SandboxStartOptions,
+  "spec" | "labels" | "perRunEnv" | "envIsPerRun"
+> & {
+  jobId: string
+  expertKey: string
 }
 
 export interface ProtectedPath {
@@ -92,6 +106,11 @@ export interface SandboxBackend {
   reap?(labels: { jobId: string; runId: string }): Promise<void>
   /** where this host's services (the LLM gateway) listen for sandboxes; loopback when absent or undefined */
   hostAddress?(): Promise<string | undefined>
+  /**
+   * Starts up to `count` sandboxes for runs like `options` ahead of them (the parent's resume while its delegates
+   * run, the delegates of a coordinator while it thinks), for start() to claim. Backends without a pool leave it out.
+   */
+  prewarm?(options: SandboxPrewarmOptions, count: number): Promise<void>
   /** frees what the backend keeps for a job across its runs (docker: its locked-down network); once its runs ended */
   releaseJob?(jobId: string): Promise<void>
 }

@@ -10,7 +10,7 @@ import { HttpAckChannel } from "./http-ack-channel.ts"
 import { startLoopbackRelays } from "./loopback-relays.ts"
 import { createNdjsonWriter } from "./ndjson-writer.ts"
 import { writeProcessStats } from "./process-stats.ts"
-import { readRunSpec } from "./read-run-spec.ts"
+import { readRunEnv, readRunSpec } from "./read-run-spec.ts"
 
 const USAGE = `usage: perstack-runtime [RUNSPEC.json | -]
 Runs one segment of one Expert from a RunSpec (a file, or stdin when omitted or "-").
@@ -50,6 +50,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     // A local sandbox without a network of its own reaches the orchestrator's services only through these.
     relays = await startLoopbackRelays(process.env.PERSTACK_LOOPBACK_RELAYS)
+    // PERSTACK_WARM=1: started ahead of its run, this process gets its run's own variables (its gateway token) on
+    // stdin, just before the RunSpec, and never had them in its environment.
+    if (process.env.PERSTACK_WARM === "1") Object.assign(process.env, await readRunEnv(process.stdin))
     const spec = await readRunSpec({ file: argv[0], stdin: process.stdin, firstLineOnly: acknowledged })
     acks = acknowledged ? new AckChannel(process.stdin) : undefined
     const provider = resolveProvider({

@@ -92,3 +92,25 @@ export async function readRunSpec(options: {
   }
   return result.data
 }
+
+/** `{"env": {"NAME": "value", ...}}` on stdin's first line: a warm sandbox's run variables (see main.ts). */
+export async function readRunEnv(stdin: NodeJS.ReadableStream): Promise<Record<string, string>> {
+  const line = await readFirstLine(stdin)
+  let env: unknown
+  try {
+    env = (JSON.parse(line) as { env?: unknown }).env
+  } catch (error) {
+    throw new PerstackError(
+      "runSpec.invalid",
+      `the run's variables on stdin are not JSON: ${(error as Error).message}`,
+    )
+  }
+  const valid =
+    typeof env === "object" && env !== null && Object.values(env).every((value) => typeof value === "string")
+  if (!valid)
+    throw new PerstackError(
+      "runSpec.invalid",
+      'the run\'s variables on stdin: expected {"env": {NAME: "value"}}',
+    )
+  return env as Record<string, string>
+}

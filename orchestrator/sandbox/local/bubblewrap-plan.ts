@@ -11,7 +11,7 @@ import { emptyFile } from "./empty-file.ts"
 
 /** What the sandbox sees of the host: the folders the runtime loads from, read-only, and the workspace. */
 export async function isolationPlan(
-  start: SandboxStartOptions,
+  start: Pick<SandboxStartOptions, "workspace" | "env" | "protectedPaths">,
   node: string,
   entry: string,
   compileCache: string | undefined,

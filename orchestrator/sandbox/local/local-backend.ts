@@ -1,29 +1,26 @@
 // The `local` backend: each run is a child process of the runtime, in its own process group, cwd = workspace; under
 // bubblewrap (when the machine allows it) in namespaces of its own, seeing the workspace and nothing else it could
 // change.
-import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import path from "node:path"
-import type { Readable } from "node:stream"
 import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import { packageRoot } from "../../package-root.ts"
 import type {
   Sandbox,
   SandboxBackend,
-  SandboxExit,
+  SandboxPrewarmOptions,
   SandboxServices,
   SandboxStartOptions,
 } from "../sandbox.ts"
-import { StderrTail } from "../stderr-tail.ts"
 import { bubblewrapArgs, bubblewrapStatus } from "./bubblewrap.ts"
-import { isOwnRuntime, isolationPlan, propagatedStatus, sandboxPid } from "./bubblewrap-plan.ts"
+import { isOwnRuntime, isolationPlan } from "./bubblewrap-plan.ts"
 import { sandboxCompileCache } from "./compile-cache.ts"
-import { drainedOutput } from "./drained-output.ts"
 import { localNetwork, lockedDownLocalEnv, relayTargets } from "./local-network.ts"
-import { descendantsOf, signalAll } from "./process-tree.ts"
+import { launch } from "./local-process.ts"
 import { reapLocalSandbox } from "./reap.ts"
 import { RELAY_DIR_IN_SANDBOX, startUnixRelays, type UnixRelays } from "./unix-relay.ts"
+import { LocalWarmPool } from "./warm-pool.ts"
 
 /** The bundled runtime when built (fast start), else the source (Node runs TypeScript directly). */
 export function defaultRuntimeEntry(): string {
@@ -44,6 +41,8 @@ export interface LocalBackendOptions {
   onStderr?: (runId: string, chunk: Buffer) => void
   /** default: PERSTACK_LOCAL_ISOLATION, else auto */
   isolation?: LocalIsolation
+  /** isolated sandboxes kept ready ahead of their runs (default: PERSTACK_LOCAL_WARM_POOL, else 4) */
+  warmPool?: number
 }
 
 export function localIsolationSetting(value = process.env.PERSTACK_LOCAL_ISOLATION): LocalIsolation {
@@ -61,7 +60,25 @@ export function notIsolatedNotice(): string | undefined {
   return "local sandboxes are not isolated on this machine (bubblewrap is missing or cannot create namespaces here): each Expert runs as a plain process that can read this user's files and processes, and the LLM gateway stays off unless asked for. Install bubblewrap (apt install bubblewrap), or use --sandbox docker"
 }
 
-export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBackend {
+/** PERSTACK_LOCAL_WARM_POOL: how many isolated sandboxes may wait ahead of their runs (default 4; 0: none). */
+function warmPoolSetting(value = process.env.PERSTACK_LOCAL_WARM_POOL): number {
+  if (value === undefined || value === "") return 4
+  const number = Number(value)
+  if (!Number.isInteger(number) || number < 0) {
+    throw new PerstackError(
+      "usage",
+      `PERSTACK_LOCAL_WARM_POOL="${value}": expected a whole number, 0 or more`,
+    )
+  }
+  return number
+}
+
+type PreparedStart = Omit<SandboxStartOptions, "spec"> & {
+  spec?: SandboxStartOptions["spec"]
+  expertKey: string
+}
+
+export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBackend & AsyncDisposable {
   // PERSTACK_RUNTIME_ENTRY: for developing the runtime, or benchmarking with a stand-in.
   const entry = options.runtimeEntry ?? process.env.PERSTACK_RUNTIME_ENTRY ?? defaultRuntimeEntry()
   const node = options.nodePath ?? process.execPath
@@ -89,6 +106,60 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
     }
     return made
   }
+  const pool = new LocalWarmPool(options.warmPool ?? warmPoolSetting())
+  /** The cold launch of a run, and the warm one a pool keeps for runs like it (their own variables held back). */
+  const prepare = async (start: PreparedStart) => {
+    const { env, workspace, labels } = start
+    const bwrap = await isolation()
+    const settings = start.settings
+    const lockedDown =
+      localNetwork(
+        { settings, services: start.services, expertKey: start.expertKey },
+        bwrap !== undefined,
+      ) === "gateway"
+    const relay = lockedDown && start.services ? await relaysFor(labels.jobId, start.services) : undefined
+    const runtime = [node, ...RUNTIME_NODE_FLAGS, entry]
+    // Only our own runtime knows how to fill it (a stand-in program given as the entry would just run).
+    const compileCache = bwrap && isOwnRuntime(entry) ? await sandboxCompileCache(node, entry) : undefined
+    const [command = node, ...args] = bwrap
+      ? [
+          bwrap,
+          ...(await bubblewrapArgs({
+            ...(await isolationPlan(start, node, entry, compileCache)),
+            ...(relay ? { relayDir: { host: relay.dir, sandbox: RELAY_DIR_IN_SANDBOX } } : {}),
+          })),
+          ...runtime,
+        ]
+      : runtime
+    const full = relay && start.services ? lockedDownLocalEnv(env, start.services, relay) : { ...env }
+    // The run's own variables: its gateway token, and the proxy's address with its proxy token in it.
+    const perRun = new Set([
+      ...(start.perRunEnv ?? []),
+      ...(start.services?.proxyToken !== undefined
+        ? Object.keys(full).filter((name) => full[name]?.includes(start.services?.proxyToken ?? "\0"))
+        : []),
+    ])
+    const shape: Record<string, string> = {
+      // Nothing from the orchestrator's own environment: only what this Expert needs, plus our labels.
+      // PERSTACK_ACK: stdin stays open after the RunSpec for acknowledgements of stored tool calls.
+      ...Object.fromEntries(Object.entries(full).filter(([name]) => !perRun.has(name))),
+      PERSTACK_JOB_ID: labels.jobId,
+      PERSTACK_ACK: "stdin",
+      PERSTACK_SANDBOX: "1",
+      ...(compileCache ? { NODE_COMPILE_CACHE: compileCache } : {}),
+    }
+    const runEnv = Object.fromEntries(
+      [...perRun].flatMap((name) => (full[name] !== undefined ? [[name, full[name]]] : [])),
+    )
+    const base = { command, args, cwd: workspace, isolated: bwrap !== undefined }
+    return {
+      cold: { ...base, env: { ...shape, ...runEnv, PERSTACK_RUN_ID: labels.runId } },
+      warm: { ...base, env: { ...shape, PERSTACK_WARM: "1" } },
+      runEnv,
+      // Only isolated sandboxes are pooled: a plain process is found and reaped by the run id in its environment.
+      pooled: bwrap !== undefined && pool.capacity > 0,
+    }
+  }
   return {
     name: "local",
     async isolated() {
@@ -98,122 +169,28 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
       await reapLocalSandbox(labels)
     },
     async releaseJob(jobId) {
+      await pool.release(jobId)
       const made = relays.get(jobId)
       relays.delete(jobId)
       await (await made?.catch(() => undefined))?.close()
     },
     async start(start: SandboxStartOptions): Promise<Sandbox> {
-      const { spec, env, workspace, labels } = start
-      const started = Date.now()
-      const bwrap = await isolation()
-      const lockedDown = localNetwork(start, bwrap !== undefined) === "gateway"
-      const relay = lockedDown && start.services ? await relaysFor(labels.jobId, start.services) : undefined
-      const runtime = [node, ...RUNTIME_NODE_FLAGS, entry]
-      // Only our own runtime knows how to fill it (a stand-in program given as the entry would just run).
-      const compileCache = bwrap && isOwnRuntime(entry) ? await sandboxCompileCache(node, entry) : undefined
-      const [command, ...args] = bwrap
-        ? [
-            bwrap,
-            ...(await bubblewrapArgs({
-              ...(await isolationPlan(start, node, entry, compileCache)),
-              ...(relay ? { relayDir: { host: relay.dir, sandbox: RELAY_DIR_IN_SANDBOX } } : {}),
-            })),
-            ...runtime,
-          ]
-        : runtime
-      // node:child_process, not execa: with buffer: false, execa discards what a child printed before a consumer
-      // attached, and the orchestrator attaches only after storing the run. A child_process stream keeps every
-      // byte until it is read, and the pipe's backpressure holds the runtime back meanwhile.
-      const child = spawn(command ?? node, args, {
-        cwd: workspace,
-        // Nothing from the orchestrator's own environment: only what this Expert needs, plus our labels.
-        // PERSTACK_ACK: stdin stays open after the RunSpec for acknowledgements of stored tool calls.
-        env: {
-          ...(relay && start.services ? lockedDownLocalEnv(env, start.services, relay) : env),
-          PERSTACK_JOB_ID: labels.jobId,
-          PERSTACK_RUN_ID: labels.runId,
-          PERSTACK_ACK: "stdin",
-          PERSTACK_SANDBOX: "1",
-          ...(compileCache ? { NODE_COMPILE_CACHE: compileCache } : {}),
-        },
-        // fd 3: bubblewrap's info (the runtime's pid on this host).
-        stdio: ["pipe", "pipe", "pipe", ...(bwrap ? (["pipe"] as const) : [])],
-        detached: true,
+      const plans = await prepare({ ...start, expertKey: start.spec.expert.key })
+      const warm = plans.pooled ? await pool.claim(start.labels.jobId, plans.warm) : undefined
+      const launched = warm ?? (await launch(plans.cold))
+      return launched.attach({
+        spec: { ...start.spec, workspace: start.workspace },
+        ...(warm ? { runEnv: plans.runEnv } : {}),
+        runId: start.labels.runId,
+        ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       })
-      const spawned = await new Promise<Error | undefined>((resolve) => {
-        child.once("spawn", () => resolve(undefined))
-        child.once("error", resolve)
-      })
-      const pid = child.pid
-      if (spawned || pid === undefined) {
-        throw new Error(`could not start the runtime (${command} ${entry}): ${spawned?.message ?? "no pid"}`)
-      }
-      const tail = new StderrTail()
-      child.stderr.on("data", (chunk: Buffer) => {
-        tail.push(chunk)
-        options.onStderr?.(labels.runId, chunk)
-      })
-      const processExit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once("exit", (code, signal) => resolve({ code, signal })),
-      )
-      // Under bubblewrap, signals go to the runtime itself: its monitor would die of SIGTERM and take the sandbox
-      // with it (--die-with-parent), leaving the runtime no time to write its checkpoint.
-      const runtimePid = bwrap
-        ? await sandboxPid(child.stdio[3] as Readable, processExit, () => tail.text())
-        : pid
-      child.stdin.on("error", () => {
-        // The sandbox ended: nothing more to tell it.
-      })
-      // The RunSpec goes in on stdin, as its first line: never on the command line, never in a file.
-      child.stdin.write(`${JSON.stringify({ ...spec, workspace })}\n`)
-      let stopReason: "cancelled" | "timeout" | undefined
-      let ended = false
-      const output = drainedOutput(child.stdout, child.stderr)
-      const exited = (async (): Promise<SandboxExit> => {
-        const exit = await processExit
-        ended = true
-        child.stdin.destroy()
-        // The runtime is gone; its output is drained once stdout ends. A process it left behind may hold stdout
-        // open: once nothing has come for a while (and the reader is not the one holding back), it is killed and
-        // the stream cut, so a run never waits on its leftovers.
-        await output.afterExit(() => signalAll([-pid], "SIGKILL"))
-        const { code, signal } = bwrap ? propagatedStatus(exit) : exit
-        return {
-          exitCode: code,
-          ...(signal ? { signal } : {}),
-          reason: stopReason ?? (code === 0 ? "completed" : "crashed"),
-          stderrTail: tail.text(),
-          durationMs: Date.now() - started,
-        }
-      })()
-
-      const stop = async ({ graceMs = 5_000, reason = "cancelled" as const } = {}) => {
-        if (ended) return
-        stopReason ??= reason
-        // Under bubblewrap the runtime is PID 1 of its namespace: killing it kills everything in the sandbox.
-        const tree = bwrap ? [] : await descendantsOf(pid)
-        signalAll(bwrap ? [runtimePid] : [-pid], "SIGTERM")
-        const timer = setTimeout(() => signalAll([runtimePid, -pid, pid, ...tree], "SIGKILL"), graceMs)
-        timer.unref()
-        await exited
-        clearTimeout(timer)
-        // exec'd commands run in sessions of their own: make sure none outlives the sandbox.
-        signalAll(tree, "SIGKILL")
-      }
-
-      return {
-        id: `pid:${pid}`,
-        backend: "local",
-        stdout: output.stdout,
-        acknowledge(eventId) {
-          if (!ended) child.stdin.write(`${JSON.stringify({ ack: eventId })}\n`)
-        },
-        wait: () => exited,
-        stop,
-        async [Symbol.asyncDispose]() {
-          await stop({ graceMs: 1_000 })
-        },
-      }
+    },
+    async prewarm(start: SandboxPrewarmOptions, count: number) {
+      const plans = await prepare({ ...start, spec: undefined, labels: { jobId: start.jobId, runId: "" } })
+      if (plans.pooled) pool.fill(start.jobId, plans.warm, count, () => launch(plans.warm))
+    },
+    async [Symbol.asyncDispose]() {
+      await pool.release()
     },
   }
 }

@@ -8,9 +8,12 @@ import type { RelayTarget, UnixRelays } from "./unix-relay.ts"
  * network = "gateway" (asked for; a local sandbox shares the host's network by default): a network namespace of its
  * own, whose only ways out are the gateway and the egress proxy. It needs both the gateway and isolation.
  */
-export function localNetwork(start: SandboxStartOptions, isolated: boolean): "gateway" | "open" {
+export function localNetwork(
+  start: Pick<SandboxStartOptions, "settings" | "services"> & { expertKey: string },
+  isolated: boolean,
+): "gateway" | "open" {
   const network = start.settings?.network ?? "open"
-  const expert = start.spec.expert.key
+  const expert = start.expertKey
   if (network === "none") {
     throw new PerstackError(
       "sandbox.networkNone",
