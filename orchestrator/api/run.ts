@@ -12,6 +12,9 @@ import { type JobResult, runJob } from "../job/run-job.ts"
 import { DEFAULTS, resolveSettings, type SettingOverrides } from "../job/settings.ts"
 import { createBackend } from "../sandbox/create-backend.ts"
 import { notIsolatedNotice } from "../sandbox/local/local-backend.ts"
+import { jobSecrets } from "../secrets/job-secrets.ts"
+import { SecretScrubber } from "../secrets/secret-scrubber.ts"
+import { scrubbedStderr } from "../secrets/stderr-scrubber.ts"
 import { JobStore } from "../store/job-store.ts"
 import { envFilesOf, jobInputFiles } from "../trust/input-files.ts"
 
@@ -80,8 +83,10 @@ export async function run(options: RunOptions): Promise<JobResult> {
   const { lockfile } = lock
   const envFiles = options.envPath ?? config.envPath
   const env = options.env ?? (await loadEnv({ dir: workspace, files: envFiles, processEnv: process.env }))
+  // The sandboxes' stderr reaches the caller scrubbed (below), once the settings name the job's secrets.
+  let stderrSink: ((runId: string, chunk: Buffer) => void) | undefined
   const backend = await createBackend(options.sandbox ?? config.runtime ?? DEFAULTS.sandbox, {
-    onStderr: options.onSandboxStderr,
+    onStderr: options.onSandboxStderr ? (runId, chunk) => stderrSink?.(runId, chunk) : undefined,
   })
   const isolated = await backend.isolated()
   if (backend.name === "local" && !isolated) {
@@ -117,6 +122,13 @@ export async function run(options: RunOptions): Promise<JobResult> {
   if (!jobId && !options.query)
     throw new PerstackError("query.missing", `give a query for "${options.expert}"`)
 
+  // What a sandbox prints on stderr reaches the caller with the job's secrets scrubbed, as everything else does.
+  stderrSink = options.onSandboxStderr
+    ? scrubbedStderr(
+        options.onSandboxStderr,
+        new SecretScrubber(jobSecrets({ config, provider: settings.provider, env })),
+      )
+    : undefined
   return runJob({
     config,
     expertKey: options.expert,

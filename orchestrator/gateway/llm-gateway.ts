@@ -9,16 +9,23 @@ import { authHeader, requestTarget, resolveProvider } from "../../runtime/llm/re
 import type { TokenBudget } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
+import { MIN_SECRET_LENGTH, providerSecrets } from "../secrets/job-secrets.ts"
+import { scrubbingTransform } from "../secrets/scrub-transform.ts"
+import { SecretScrubber } from "../secrets/secret-scrubber.ts"
+import { ACK_PATH, AckBoard } from "./ack-board.ts"
+import { type ChatRequest, readChatRequest } from "./chat-request.ts"
+import { bearer, sendError, sendInvalidToken } from "./gateway-reply.ts"
 import { listenForSandboxes } from "./listen.ts"
+import { RequestMeter } from "./request-meter.ts"
 import { budgetSpent } from "./token-budget.ts"
-import { UsageTap } from "./usage-tap.ts"
 
 export interface LlmGateway {
   /** the base URL a run is given: on the address it listens on (loopback, which the docker backend rewrites) */
   readonly url: string
+  /** a fresh token, valid for this run until revoked */
   /**
-   * A fresh token, valid for this run until revoked. `model`: the run's model, which an Azure deployment-based
-   * URL names in its path (the sandbox's request body is streamed on, never read for it).
+   * A fresh token, valid for this run until revoked. `model`: the run's model, which an Azure deployment-based URL
+   * names in its path.
    */
   issueToken(runId: string, options?: { model?: string }): string
   revokeToken(token: string): void
@@ -27,7 +34,10 @@ export interface LlmGateway {
    * pod), asks GET /perstack/acks/<eventId> before it runs the event's tool calls.
    */
   acknowledge(token: string, eventId: string): void
-  /** tokens the run's requests reported, summed */
+  /**
+   * The run's tokens: what its provider reported, or an estimate where it reported nothing (see RequestMeter).
+   * Exact once its token is revoked: that ends (and counts) its requests still in flight.
+   */
   runUsage(runId: string): Usage
   /** the whole job's tokens (including what it had spent before this process) */
   readonly usage: Usage
@@ -71,19 +81,6 @@ const ROUTES: Record<string, { method: string; path: string }> = {
   "/v1/models": { method: "GET", path: "models" },
 }
 
-function sendError(response: ServerResponse, status: number, code: string, message: string): void {
-  if (response.headersSent) {
-    response.destroy()
-    return
-  }
-  const body = JSON.stringify({ error: { message, type: code, code, param: null } })
-  response.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(body),
-  })
-  response.end(body)
-}
-
 /** What a 429 asks for: `retry-after-ms`, else `retry-after` (seconds or an HTTP date), else 1 s; at most 60 s. */
 export function rateLimitPauseMs(headers: IncomingMessage["headers"], now = Date.now()): number {
   const header = (name: string) => {
@@ -101,20 +98,6 @@ export function rateLimitPauseMs(headers: IncomingMessage["headers"], now = Date
   return Math.min(Math.max(pause, 0), 60_000)
 }
 
-/** Where a run's runtime long-polls for the acknowledgement of a stored event (see LlmGateway.acknowledge). */
-export const ACK_PATH = "/perstack/acks/"
-/** A long poll answers 204 after this long without the acknowledgement; the runtime asks again. */
-const ACK_POLL_MS = 20_000
-
-interface RunAcks {
-  done: Set<string>
-  waiting: Map<string, Set<(status: number) => void>>
-}
-
-function bearer(header: string | undefined): string | undefined {
-  return header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined
-}
-
 export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGateway> {
   const provider = resolveProvider({ provider: options.provider, env: options.env })
   const upstreamHeaders: OutgoingHttpHeaders = {
@@ -123,6 +106,14 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     ...(provider.organization ? { "openai-organization": provider.organization } : {}),
     ...(provider.project ? { "openai-project": provider.project } : {}),
   }
+  // A provider may echo the key it was sent (an error saying which key it refused): the sandbox never gets it.
+  const credentials = providerSecrets({ provider: options.provider, env: options.env })
+  if (
+    provider.apiKey.length >= MIN_SECRET_LENGTH &&
+    !credentials.some((secret) => secret.value === provider.apiKey)
+  )
+    credentials.push({ name: "provider-key", value: provider.apiKey })
+  const answerSecrets = credentials.length > 0 ? new SecretScrubber(credentials, []) : undefined
   const secure = provider.baseUrl.startsWith("https:")
   /** Where a run's request goes: the provider's URL for the path, with Azure's deployment and api-version. */
   const upstreamUrl = (path: string, model: string | undefined): string => {
@@ -147,45 +138,14 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     budgetError ??= budgetSpent(options.budget, usage)
   }
 
-  const acks = new Map<string, RunAcks>()
-
-  /** GET /perstack/acks/<eventId>: 200 once the event is stored, 204 to ask again, 410 once the run has ended. */
-  function answerAck(request: IncomingMessage, response: ServerResponse, eventId: string): void {
-    request.resume()
-    const token = bearer(request.headers.authorization)
-    const run = token === undefined ? undefined : acks.get(token)
-    if (!run) {
-      sendError(response, 401, "gateway.invalidToken", "the gateway token is unknown, or its run has ended")
-      return
-    }
-    const reply = (status: number) => {
-      if (response.headersSent) return
-      response.writeHead(status, { "content-type": "application/json" })
-      response.end(status === 200 ? JSON.stringify({ ack: eventId }) : "")
-    }
-    if (run.done.has(eventId)) {
-      reply(200)
-      return
-    }
-    const waiters = run.waiting.get(eventId) ?? new Set()
-    run.waiting.set(eventId, waiters)
-    const answer = (status: number) => {
-      clearTimeout(timer)
-      waiters.delete(answer)
-      reply(status)
-    }
-    const timer = setTimeout(() => answer(204), ACK_POLL_MS)
-    waiters.add(answer)
-    response.once("close", () => {
-      clearTimeout(timer)
-      waiters.delete(answer)
-    })
-  }
+  const acks = new AckBoard()
+  /** per token, how to end each of its requests in flight (counting what they had spent) */
+  const inFlight = new Map<string, Set<() => void>>()
 
   function handle(request: IncomingMessage, response: ServerResponse): void {
     const path = (request.url ?? "/").split("?")[0] ?? "/"
     if (path.startsWith(ACK_PATH) && request.method === "GET") {
-      answerAck(request, response, decodeURIComponent(path.slice(ACK_PATH.length)))
+      acks.answer(request, response, decodeURIComponent(path.slice(ACK_PATH.length)))
       return
     }
     const route = ROUTES[path]
@@ -200,10 +160,10 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
       return
     }
     const token = bearer(request.headers.authorization)
-    const grant = token === undefined ? undefined : grants.get(token)
-    if (grant === undefined) {
+    const runId = token === undefined ? undefined : grants.get(token)?.runId
+    if (token === undefined || runId === undefined) {
       request.resume()
-      sendError(response, 401, "gateway.invalidToken", "the gateway token is unknown, or its run has ended")
+      sendInvalidToken(response)
       return
     }
     if (budgetError) {
@@ -212,32 +172,72 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
       sendError(response, 402, "budget.exceeded", budgetError)
       return
     }
-    // The provider asked the job to slow down: every run's request waits out the pause, not only the refused one.
-    const wait = pausedUntil - Date.now()
-    if (wait > 0) {
-      const timer = setTimeout(() => forward(request, response, route, grant), wait)
-      response.once("close", () => clearTimeout(timer))
+    if (route.path !== "chat/completions") {
+      held(response, () => forward({ request, response, route, runId, token }))
       return
     }
-    forward(request, response, route, grant)
+    // A chat request is read whole: only a request the gateway can read is one whose tokens it can count.
+    readChatRequest(request).then(
+      (chat) => {
+        if ("status" in chat) sendError(response, chat.status, chat.code, chat.message)
+        else held(response, () => forward({ request, response, route, runId, token, chat }))
+      },
+      () => response.destroy(),
+    )
   }
 
-  function forward(
-    request: IncomingMessage,
-    response: ServerResponse,
-    route: { method: string; path: string },
-    { runId, model }: { runId: string; model?: string },
-  ): void {
+  /** The provider asked the job to slow down: every run's request waits out the pause, not only the refused one. */
+  function held(response: ServerResponse, go: () => void): void {
+    const wait = pausedUntil - Date.now()
+    if (wait <= 0) {
+      go()
+      return
+    }
+    const timer = setTimeout(go, wait)
+    response.once("close", () => clearTimeout(timer))
+  }
+
+  function forward(options: {
+    request: IncomingMessage
+    response: ServerResponse
+    route: { method: string; path: string }
+    runId: string
+    token: string
+    /** a chat request, read: it goes as its body, metered */
+    chat?: ChatRequest
+  }): void {
+    const { request, response, route, runId, token, chat } = options
+    // Revoked while it was read or held: its run has ended.
+    if (!grants.has(token)) {
+      sendInvalidToken(response)
+      return
+    }
     const headers: OutgoingHttpHeaders = { ...upstreamHeaders }
     for (const [name, value] of Object.entries(request.headers)) {
       if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value
     }
+    if (chat) headers["content-length"] = chat.body.length
+    const meter = chat
+      ? new RequestMeter({ promptBytes: chat.sentBytes, onSpent: (spent) => record(runId, spent) })
+      : undefined
     const aborter = new AbortController()
-    // A client that goes away takes the provider request with it.
+    const ends = inFlight.get(token) ?? new Set()
+    inFlight.set(token, ends)
+    const end = () => {
+      ends.delete(end)
+      meter?.finish(false)
+      aborter.abort()
+      response.destroy()
+    }
+    ends.add(end)
+    // A client that goes away takes the provider request with it; what was forwarded until then counts.
     response.once("close", () => {
-      if (!response.writableFinished) aborter.abort()
+      ends.delete(end)
+      if (response.writableFinished) return
+      meter?.finish(false)
+      aborter.abort()
     })
-    const upstream = transport.request(upstreamUrl(route.path, model), {
+    const upstream = transport.request(upstreamUrl(route.path, grants.get(token)?.model), {
       method: route.method,
       headers,
       agent,
@@ -252,23 +252,23 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
       for (const [name, value] of Object.entries(answer.headers)) {
         if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value
       }
+      // Scrubbed, the body may change length: it goes chunked.
+      if (answerSecrets) delete outHeaders["content-length"]
       response.writeHead(status, outHeaders)
       response.flushHeaders()
-      const tap =
-        status < 300 && route.path === "chat/completions"
-          ? new UsageTap(answer.headers["content-type"])
-          : undefined
-      if (tap) {
-        answer.on("data", (chunk: Buffer) => tap.write(chunk))
-        answer.once("end", () => {
-          const spent = tap.end()
-          if (spent) record(runId, spent)
-        })
+      if (meter && status < 300) {
+        meter.answered(answer.headers["content-type"])
+        answer.on("data", (chunk: Buffer) => meter.write(chunk))
+        answer.once("end", () => meter.finish(true))
+      } else {
+        meter?.refused()
       }
       // Chunk by chunk, pausing the provider when the sandbox reads slowly.
-      pipeline(answer, response, () => undefined)
+      if (answerSecrets) pipeline(answer, scrubbingTransform(answerSecrets), response, () => undefined)
+      else pipeline(answer, response, () => undefined)
     })
     upstream.once("error", (error) => {
+      meter?.finish(false)
       if (aborter.signal.aborted) return
       sendError(
         response,
@@ -277,7 +277,8 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
         `the gateway could not reach the provider: ${error.message}`,
       )
     })
-    pipeline(request, upstream, () => undefined)
+    if (chat) upstream.end(chat.body)
+    else pipeline(request, upstream, () => undefined)
   }
 
   const server = http.createServer(handle)
@@ -297,23 +298,17 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
     issueToken(runId, options) {
       const token = `pgw-${randomBytes(32).toString("base64url")}`
       grants.set(token, { runId, ...(options?.model !== undefined ? { model: options.model } : {}) })
-      acks.set(token, { done: new Set(), waiting: new Map() })
+      acks.open(token)
       return token
     },
     revokeToken(token) {
       grants.delete(token)
-      const run = acks.get(token)
-      acks.delete(token)
-      // A runtime still waiting hears that its run is over.
-      for (const waiters of run?.waiting.values() ?? []) for (const answer of [...waiters]) answer(410)
+      // Its sandbox has ended: what its requests still in flight had spent is counted now.
+      for (const end of [...(inFlight.get(token) ?? [])]) end()
+      inFlight.delete(token)
+      acks.close(token)
     },
-    acknowledge(token, eventId) {
-      const run = acks.get(token)
-      if (!run) return
-      run.done.add(eventId)
-      for (const answer of [...(run.waiting.get(eventId) ?? [])]) answer(200)
-      run.waiting.delete(eventId)
-    },
+    acknowledge: (token, eventId) => acks.acknowledge(token, eventId),
     runUsage: (runId) => perRun.get(runId) ?? emptyUsage(),
     get usage() {
       return usage

@@ -1,7 +1,8 @@
-// Reads token usage out of a response as its bytes pass by: SSE `data:` lines of a stream, or a whole JSON body.
+// Reads token usage out of a response as its bytes pass by (SSE `data:` lines of a stream, or a whole JSON body),
+// and how much text it generated, for an estimate where the provider reports no usage.
 import type { Usage } from "../../runtime/protocol/usage.ts"
 
-/** A partial line longer than this is a content delta, never the usage chunk: it is dropped, not kept. */
+/** A partial line longer than this is a content delta, never the usage chunk: it is counted, not kept. */
 const MAX_LINE_BYTES = 1 << 20
 const NEWLINE = 0x0a
 
@@ -11,6 +12,15 @@ interface WireUsage {
   total_tokens?: unknown
   prompt_tokens_details?: { cached_tokens?: unknown } | null
   completion_tokens_details?: { reasoning_tokens?: unknown } | null
+}
+
+/** What of a choice is generated text, in a stream's delta or a completion's message. */
+interface WireOutput {
+  content?: unknown
+  reasoning_content?: unknown
+  reasoning?: unknown
+  refusal?: unknown
+  tool_calls?: unknown
 }
 
 const count = (value: unknown) =>
@@ -28,23 +38,47 @@ function toUsage(wire: WireUsage): Usage {
   }
 }
 
-function usageOfJson(text: string): Usage | undefined {
+const textBytes = (value: unknown) => (typeof value === "string" ? Buffer.byteLength(value) : 0)
+
+/** The bytes of text, reasoning, refusal and tool calls (names and arguments) in one choice's output. */
+function outputBytes(output: WireOutput | undefined): number {
+  if (typeof output !== "object" || output === null) return 0
+  let bytes =
+    textBytes(output.content) +
+    textBytes(output.reasoning_content) +
+    textBytes(output.reasoning) +
+    textBytes(output.refusal)
+  if (Array.isArray(output.tool_calls)) {
+    for (const call of output.tool_calls as Array<{ function?: { name?: unknown; arguments?: unknown } }>) {
+      bytes += textBytes(call?.function?.name) + textBytes(call?.function?.arguments)
+    }
+  }
+  return bytes
+}
+
+interface WireAnswer {
+  usage?: unknown
+  choices?: Array<{ delta?: WireOutput; message?: WireOutput }>
+}
+
+function parseObject(text: string): WireAnswer | undefined {
   try {
     const parsed: unknown = JSON.parse(text)
-    if (typeof parsed !== "object" || parsed === null) return undefined
-    const usage = (parsed as { usage?: unknown }).usage
-    return typeof usage === "object" && usage !== null ? toUsage(usage as WireUsage) : undefined
+    return typeof parsed === "object" && parsed !== null ? (parsed as WireAnswer) : undefined
   } catch {
     return undefined
   }
 }
 
-/** Feed it every chunk (it never holds a chunk back), then `end()` for the usage the response reported. */
+/** Feed it every chunk (it never holds a chunk back); `usage` is the latest the provider reported. */
 export class UsageTap {
+  /** the usage the response reported so far (a stream reports it in its last chunk) */
+  usage: Usage | undefined
+  /** bytes of generated text seen so far */
+  generatedBytes = 0
   private partial: Buffer[] = []
   private partialBytes = 0
   private overflow = false
-  private usage: Usage | undefined
   private readonly sse: boolean
 
   constructor(contentType: string | undefined) {
@@ -60,41 +94,57 @@ export class UsageTap {
     let start = 0
     for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
       this.keep(chunk.subarray(start, end))
-      if (!this.overflow) this.line(Buffer.concat(this.partial, this.partialBytes))
-      this.partial = []
-      this.partialBytes = 0
-      this.overflow = false
+      this.endLine()
       start = end + 1
     }
     if (start < chunk.length) this.keep(chunk.subarray(start))
   }
 
-  end(): Usage | undefined {
-    if (this.partialBytes > 0 && !this.overflow) {
-      const rest = Buffer.concat(this.partial, this.partialBytes)
-      if (this.sse) this.line(rest)
-      else this.usage = usageOfJson(rest.toString("utf8"))
+  /** The response ended (or was cut): what is left of it is read. */
+  end(): void {
+    if (this.sse) {
+      if (this.partialBytes > 0) this.endLine()
+      return
     }
-    return this.usage
+    if (this.overflow) {
+      // Too large to read: all of it counts as generated.
+      this.generatedBytes += this.partialBytes
+    } else if (this.partialBytes > 0) {
+      this.answer(parseObject(Buffer.concat(this.partial, this.partialBytes).toString("utf8")))
+    }
+    this.partial = []
+    this.partialBytes = 0
+  }
+
+  private endLine(): void {
+    if (this.overflow) this.generatedBytes += this.partialBytes
+    else this.line(Buffer.concat(this.partial, this.partialBytes))
+    this.partial = []
+    this.partialBytes = 0
+    this.overflow = false
   }
 
   private keep(bytes: Buffer): void {
-    if (this.overflow) return
-    if (this.partialBytes + bytes.length > MAX_LINE_BYTES) {
+    if (!this.overflow && this.partialBytes + bytes.length > MAX_LINE_BYTES) {
       this.partial = []
-      this.partialBytes = 0
       this.overflow = true
-      return
     }
-    if (bytes.length > 0) this.partial.push(Buffer.from(bytes))
+    if (!this.overflow && bytes.length > 0) this.partial.push(Buffer.from(bytes))
     this.partialBytes += bytes.length
   }
 
   private line(bytes: Buffer): void {
     const text = bytes.toString("utf8").trim()
-    // Only the chunk naming usage is parsed: the others pass untouched.
-    if (!text.startsWith("data:") || !text.includes('"usage"')) return
-    const usage = usageOfJson(text.slice(5).trim())
-    if (usage) this.usage = usage
+    if (!text.startsWith("data:")) return
+    const payload = text.slice(5).trim()
+    if (payload === "[DONE]") return
+    this.answer(parseObject(payload))
+  }
+
+  private answer(answer: WireAnswer | undefined): void {
+    if (!answer) return
+    if (typeof answer.usage === "object" && answer.usage !== null) this.usage = toUsage(answer.usage)
+    if (!Array.isArray(answer.choices)) return
+    for (const choice of answer.choices) this.generatedBytes += outputBytes(choice?.delta ?? choice?.message)
   }
 }

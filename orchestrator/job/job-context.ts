@@ -4,10 +4,11 @@ import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
-import { addUsage, type Usage } from "../../runtime/protocol/usage.ts"
+import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
 import type { EgressProxy } from "../gateway/egress-proxy.ts"
 import type { LlmGateway } from "../gateway/llm-gateway.ts"
 import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.ts"
+import type { SecretScrubber } from "../secrets/secret-scrubber.ts"
 import type { JobStore } from "../store/job-store.ts"
 import { Semaphore } from "./semaphore.ts"
 import type { JobSettings } from "./settings.ts"
@@ -25,6 +26,8 @@ export interface JobContextOptions {
   env: Readonly<Record<string, string | undefined>>
   ids: IdGenerator
   clock: Clock
+  /** every secret value of the job: replaced in all it stores or streams */
+  secrets: SecretScrubber
   onEvent?: (event: PerstackEvent, line?: string) => void | Promise<void>
   /** set when the job's LLM requests go through the gateway */
   gateway?: LlmGateway
@@ -57,11 +60,19 @@ export class JobContext {
     return this.options.onEvent?.(event, line)
   }
 
-  /** A run finished a step: the job's totals and the spending conversation's budget (and its ancestors'). */
+  /**
+   * A run finished a step: the job's totals and the spending conversation's budget (and its ancestors'). The tokens
+   * are the gateway's count where it counts (the figure its budget is checked against), else what the run reported.
+   */
   async stepFinished(usage: Usage, budget: StepLease): Promise<void> {
     budget.spend()
-    this.job = { ...this.job, totalSteps: this.job.totalSteps + 1, usage: addUsage(this.job.usage, usage) }
+    this.job = { ...this.job, totalSteps: this.job.totalSteps + 1, usage: this.jobUsage(usage) }
     await this.options.store.writeJob(this.job)
+  }
+
+  /** The job's tokens so far, `reported` by a step just finished added when the gateway does not count them. */
+  jobUsage(reported: Usage = emptyUsage()): Usage {
+    return this.options.gateway ? this.options.gateway.usage : addUsage(this.job.usage, reported)
   }
 
   track(sandbox: Sandbox): () => void {

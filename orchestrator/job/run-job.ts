@@ -13,6 +13,8 @@ import { egressDomains } from "../gateway/domain-allowlist.ts"
 import { type EgressProxyOptions, startEgressProxy } from "../gateway/egress-proxy.ts"
 import { startLlmGateway } from "../gateway/llm-gateway.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
+import { jobSecrets } from "../secrets/job-secrets.ts"
+import { SecretScrubber } from "../secrets/secret-scrubber.ts"
 import { JobStore } from "../store/job-store.ts"
 import { type InputFile, refuseChangedInputs, snapshotInputs } from "../trust/job-inputs.ts"
 import { describeOutcome, settleAbandoned, WorkspaceGuard } from "../trust/workspace-guard.ts"
@@ -176,6 +178,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     env: options.env,
     ids,
     clock,
+    secrets: new SecretScrubber(
+      jobSecrets({ config: options.config, provider: options.settings.provider, env: options.env }),
+    ),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.skillLocksFor ? { skillLocksFor: options.skillLocksFor } : {}),
     ...(gateway ? { gateway } : {}),
@@ -224,7 +229,9 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     await job.idle()
     await store.releaseReserve()
     await finalizeInFlightRuns(job, jobFailure(error)).catch(() => undefined)
-    await store.writeJob({ ...job.job, status: "stoppedByError", finishedAt: clock() }).catch(() => undefined)
+    await store
+      .writeJob({ ...job.job, status: "stoppedByError", usage: job.jobUsage(), finishedAt: clock() })
+      .catch(() => undefined)
     throw error
   } finally {
     if (timer) clearTimeout(timer)
@@ -233,7 +240,8 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
 
   const status = jobStatus(job, outcome)
   // finishedAt: when the job last stopped running, whatever the status (a resumed job clears it).
-  job.job = { ...job.job, status, finishedAt: clock() }
+  // The tokens of runs that ended without a step (killed mid-generation) count too: the gateway's figure, final.
+  job.job = { ...job.job, status, usage: job.jobUsage(), finishedAt: clock() }
   await closeGuard()
   await store.writeJob(job.job)
   await lock.release()

@@ -15,6 +15,7 @@ import type { Sandbox, SandboxExit, SandboxServices } from "../sandbox/sandbox.t
 import { protectedPaths } from "../trust/workspace-guard.ts"
 import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
+import { runGuardFor } from "./run-guard.ts"
 import { expertOf } from "./run-spec-factory.ts"
 import { sandboxEnv } from "./sandbox-env.ts"
 import { SegmentCheckpoints } from "./segment-checkpoints.ts"
@@ -88,8 +89,11 @@ async function runSegment(
   }
   await store.writeRun(run)
   const log = store.eventLog(spec.jobId, spec.runId)
+  // Nothing of the sandbox's is stored or streamed before it has passed the guard (secrets scrubbed, tokens counted).
+  const guard = await runGuardFor(job, spec, links.resumedFrom, gatewayToken)
   // Awaits only when the log or the listener asks to (backpressure): a sandbox may print a million events.
-  const record = async (event: PerstackEvent, text?: string) => {
+  const record = async (made: PerstackEvent, text?: string) => {
+    const event = text === undefined ? guard.event(made) : made
     const stored = text === undefined ? log.append(event) : log.appendLine(text)
     if (stored) await stored
     const emitted = job.emit(event, text)
@@ -132,7 +136,9 @@ async function runSegment(
     const failed: RunError = {
       name: "SandboxStartFailed",
       code: error instanceof PerstackError ? error.code : "sandbox.startFailed",
-      message: `the sandbox could not start: ${error instanceof Error ? error.message : String(error)}`,
+      message: guard.text(
+        `the sandbox could not start: ${error instanceof Error ? error.message : String(error)}`,
+      ),
       isRetryable: false,
     }
     const exit = { exitCode: null, reason: "crashed" as const, stderrTail: "", durationMs: 0 }
@@ -177,9 +183,10 @@ async function runSegment(
   const tracker = new RecoveryTracker()
   let exit: SandboxExit
   try {
-    for await (const item of readSandboxEvents(sandbox.stdout, {
+    for await (const read of readSandboxEvents(sandbox.stdout, {
       expect: { jobId: spec.jobId, runId: spec.runId },
     })) {
+      const item = guard.item(read)
       if (item.kind === "rejected") {
         await record(
           outputRejectedEvent(item, { jobId: spec.jobId, runId: spec.runId, id: ids(), timestamp: clock() }),
@@ -219,7 +226,7 @@ async function runSegment(
       }
     }
   } finally {
-    exit = await sandbox.wait()
+    exit = guard.exit(await sandbox.wait())
     untrack()
   }
   await record(
@@ -232,14 +239,16 @@ async function runSegment(
 
   let recovery: RunInput | undefined
   if (!terminal) {
-    terminal = synthesizeCrash({
-      spec,
-      exit,
-      lastCheckpoint: tracker.lastCheckpoint,
-      ids,
-      clock,
-      stopCause: job.stopCause,
-    })
+    terminal = guard.event(
+      synthesizeCrash({
+        spec,
+        exit,
+        lastCheckpoint: tracker.lastCheckpoint,
+        ids,
+        clock,
+        stopCause: job.stopCause,
+      }),
+    )
     await record(terminal)
     await store.writeCheckpoint(terminal.checkpoint)
     if (terminal.checkpoint.status === "stoppedByError") {
@@ -254,7 +263,7 @@ async function runSegment(
   run = {
     ...run,
     status: terminal.checkpoint.status,
-    usage: terminal.checkpoint.usage,
+    usage: guard.usage(terminal.checkpoint.usage),
     lastCheckpointId: terminal.checkpoint.id,
     ...(terminal.type === "stopRunByError" ? { error: terminal.error } : {}),
     finishedAt: clock(),

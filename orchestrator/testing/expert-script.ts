@@ -39,9 +39,9 @@ export async function startExpertScript(
   replies: ExpertReplies,
   /**
    * host: where to listen (default 127.0.0.1; containers without the gateway need 0.0.0.0 or the bridge's address);
-   * apiKey: the key a request must carry, else 401
+   * apiKey: the key a request must carry, else 401; reportsUsage: false plays a provider that reports no usage
    */
-  options: { host?: string; apiKey?: string } = {},
+  options: { host?: string; apiKey?: string; reportsUsage?: boolean } = {},
 ): Promise<ExpertScriptServer> {
   const queues = new Map(Object.entries(replies).map(([expert, list]) => [expert, [...list]]))
   const route = (request: RecordedRequest): ScriptedReply | Promise<ScriptedReply> => {
@@ -56,6 +56,7 @@ export async function startExpertScript(
     steps: Array.from({ length: total + 20 }, () => route),
     ...(options.host ? { host: options.host } : {}),
     ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}),
+    ...(options.reportsUsage !== undefined ? { reportsUsage: options.reportsUsage } : {}),
   })
   return Object.assign(server, {
     byExpert: (expertKey: string) => server.requests.filter((request) => expertOf(request) === expertKey),

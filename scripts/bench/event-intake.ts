@@ -3,7 +3,13 @@
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import path from "node:path"
-import { newIntakeCounts, readSandboxEvents } from "../../orchestrator/intake/event-intake.ts"
+import {
+  type IntakeItem,
+  newIntakeCounts,
+  readSandboxEvents,
+} from "../../orchestrator/intake/event-intake.ts"
+import { RunGuard } from "../../orchestrator/job/run-guard.ts"
+import { SecretScrubber } from "../../orchestrator/secrets/secret-scrubber.ts"
 
 const root = path.resolve(import.meta.dirname, "../..")
 const expect = { jobId: "job_bench", runId: "run_bench" }
@@ -82,11 +88,27 @@ async function* replay(chunks: Buffer[], times: number) {
   for (let t = 0; t < times; t++) yield* chunks
 }
 
-async function ingest(source: AsyncIterable<Uint8Array>, onEvery4096?: () => void) {
+/** What the orchestrator does to each item before storing it: scrub a job's two provider keys. */
+const guarded = () => {
+  const guard = new RunGuard({
+    secrets: new SecretScrubber([
+      { name: "OPENAI_API_KEY", value: "sk-proj-bench0000000000000000000000000000" },
+      { name: "ANTHROPIC_API_KEY", value: "sk-ant-api03-bench00000000000000000000000" },
+    ]),
+  })
+  return (item: IntakeItem) => guard.item(item)
+}
+
+async function ingest(
+  source: AsyncIterable<Uint8Array>,
+  onEvery4096?: () => void,
+  guard: (item: IntakeItem) => IntakeItem = (item) => item,
+) {
   const counts = newIntakeCounts()
   const cpu = process.cpuUsage()
   const started = performance.now()
-  for await (const item of readSandboxEvents(source, { expect, counts })) {
+  for await (const read of readSandboxEvents(source, { expect, counts })) {
+    const item = guard(read)
     if (item.kind !== "event") throw new Error(`bench line rejected: ${item.reason} ${item.issues ?? ""}`)
     if (onEvery4096 && (counts.lines & 4095) === 0) onEvery4096()
   }
@@ -121,6 +143,31 @@ async function throughput(label: string, make: (i: number) => object, eventsPerR
       `  events/s (wall)        median ${int(median(rates))}  (min ${int(Math.min(...rates))}, max ${int(Math.max(...rates))})\n` +
       `  events/s per CPU-second median ${int(median(cpuRates))}\n` +
       `  MB/s (wall)            median ${median(mbs).toFixed(1)}\n`,
+  )
+}
+
+/**
+ * What sandbox-run's run guard (secrets scrubbed) adds to the intake: runs with and without it taken in turns, so
+ * a machine whose load changes meanwhile weighs on both alike; the figure is the median of the pairs' ratios.
+ */
+async function guardCost(label: string, make: (i: number) => object, eventsPerRun: number, runs: number) {
+  const { chunks, events } = pool(make, Math.min(8 << 20, eventsPerRun * 400))
+  const times = Math.max(1, Math.round(eventsPerRun / events))
+  const guard = guarded()
+  await ingest(replay(chunks, 1), undefined, guard)
+  const plain: number[] = []
+  const scrubbed: number[] = []
+  const ratios: number[] = []
+  for (let r = 0; r < runs; r++) {
+    const without = await ingest(replay(chunks, times))
+    const withGuard = await ingest(replay(chunks, times), undefined, guard)
+    plain.push(without.counts.events / without.cpuSeconds)
+    scrubbed.push(withGuard.counts.events / withGuard.cpuSeconds)
+    ratios.push(withGuard.cpuSeconds / without.cpuSeconds)
+  }
+  process.stdout.write(
+    `\n${label}, with the run guard (2 secrets scrubbed), in turns with plain intake, ${runs} pairs\n` +
+      `  events/s per CPU-second median ${int(median(scrubbed))} (plain ${int(median(plain))}); CPU per event x${median(ratios).toFixed(3)}\n`,
   )
 }
 
@@ -223,4 +270,7 @@ export async function run(runs: number): Promise<void> {
   await throughput("small: streamReasoning deltas of ~40 chars", small, 300_000, runs)
   await throughput("mid: callTools with a few KB of arguments", mid, 30_000, runs)
   await throughput("big: continueToNextStep with two ~100 KB checkpoints", big, 1_000, runs)
+  await guardCost("small", small, 300_000, runs)
+  await guardCost("mid", mid, 30_000, runs)
+  await guardCost("big", big, 1_000, runs)
 }

@@ -31,6 +31,9 @@ export async function run(): Promise<void> {
         env: {
           PATH: process.env.PATH,
           PERSTACK_STATS: "1",
+          // A job holds provider keys: the orchestrator scrubs each line for them (the sandbox never sees them).
+          OPENAI_API_KEY: "sk-bench-not-a-real-key-0000000000",
+          ANTHROPIC_API_KEY: "sk-ant-bench-not-a-real-key-000000",
           PERSTACK_RUNTIME_ENTRY: path.join(import.meta.dirname, "fixtures/flood-runtime.ts"),
         },
         stdio: ["ignore", "ignore", "pipe"],

@@ -16,6 +16,8 @@ export interface ChatRequestShape {
   stream: boolean
   includeUsage: boolean
   promptCharacters: number
+  /** false when the server plays a provider that reports no usage, even in a completion */
+  reportsUsage?: boolean
 }
 
 export function chatRequestShape(body: Record<string, unknown>): ChatRequestShape {
@@ -105,7 +107,9 @@ async function sendMessage(reply: MessageReply, context: AnswerContext): Promise
     nextToolCallId: context.nextToolCallId,
   })
   if (!shape.stream) {
-    sendJson(response, 200, completionObject(resolved, context.meta))
+    const completion = completionObject(resolved, context.meta)
+    // JSON drops an undefined key: no usage at all, as such a provider answers.
+    sendJson(response, 200, shape.reportsUsage === false ? { ...completion, usage: undefined } : completion)
     return
   }
   if (!startEventStream(response)) return

@@ -48,6 +48,8 @@ export interface ScriptedLlmServerOptions {
   now?: () => number
   /** the model `GET /v1/models` lists; default "scripted-model" */
   modelId?: string
+  /** false: a provider that reports no usage at all (none in a stream, whatever it asked for, nor in a completion) */
+  reportsUsage?: boolean
 }
 
 /** Function steps are checked when they run, plain ones when they are added: a bad step fails where it was written. */
@@ -150,7 +152,10 @@ export async function startScriptedLlmServer(
       request,
       response,
       closed,
-      shape: chatRequestShape(body.value),
+      shape: {
+        ...chatRequestShape(body.value),
+        ...(options.reportsUsage === false ? { includeUsage: false, reportsUsage: false } : {}),
+      },
       meta: {
         id: `chatcmpl-scripted-${++completionCount}`,
         created: Math.floor(now() / 1000),
