@@ -29,7 +29,12 @@ describe.skipIf(!haveTmux)("perstack log on a terminal", () => {
   let ws: string
   beforeAll(async () => {
     ws = await realpath(await mkdtemp(path.join(tmpdir(), "perstack-tui-log-")))
-    await writeFile(path.join(ws, "perstack.toml"), PAIR)
+    // The resumed job (started from the terminal UI, without flags) reads its settings from perstack.toml; the file
+    // is not edited between the run and the resume, which would be refused as a changed input.
+    await writeFile(
+      path.join(ws, "perstack.toml"),
+      `provider = { providerName = "openai-compatible" }\nmodel = "scripted-model"\nreasoningBudget = "none"\n${PAIR}`,
+    )
   })
   afterAll(async () => {
     await rm(ws, { recursive: true, force: true })
@@ -62,11 +67,6 @@ describe.skipIf(!haveTmux)("perstack log on a terminal", () => {
     const { stdout } = await exec(process.execPath, [cli, "log", "--tree"], { cwd: ws })
     expect(stdout).toContain("✓ lead (resumed)")
 
-    // The resumed job reads its settings from perstack.toml: the provider is given there.
-    await writeFile(
-      path.join(ws, "perstack.toml"),
-      `provider = { providerName = "openai-compatible" }\nmodel = "scripted-model"\nreasoningBudget = "none"\n${PAIR}`,
-    )
     await using term = await startTmux({ command: [process.execPath, cli, "log"], cwd: ws, env })
     let screen = await term.waitFor("Jobs · Enter: open")
     expect(screen).toMatch(/> ✓ lead · completed · 5 steps/)
