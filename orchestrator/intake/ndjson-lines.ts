@@ -1,5 +1,6 @@
 // Byte-level NDJSON framing: splits a byte stream into lines without decoding it, with a cap on a line's size.
 // Framing on bytes (not on decoded text) is what keeps a multibyte character that straddles two chunks intact.
+import { MAX_EVENT_LINE_BYTES } from "../../runtime/protocol/limits.ts"
 
 export interface FramedLine {
   /**
@@ -22,7 +23,7 @@ export interface FrameOptions {
   sampleBytes?: number
 }
 
-export const DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024
+export const DEFAULT_MAX_LINE_BYTES = MAX_EVENT_LINE_BYTES
 export const DEFAULT_SAMPLE_BYTES = 512
 
 const LF = 0x0a

@@ -4,6 +4,7 @@ import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { Checkpoint, RunError } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackEvent, SandboxEvent } from "../../runtime/protocol/events/index.ts"
 import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
+import { EXIT_EVENT_TOO_LARGE, formatBytes, MAX_EVENT_LINE_BYTES } from "../../runtime/protocol/limits.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import type { RunInput, RunSpec } from "../../runtime/protocol/run-spec.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
@@ -180,6 +181,8 @@ async function runSegment(
   )
 
   let terminal: TerminalEvent | undefined
+  /** what ends the run for good (a retry would meet it again): set by a line too long to take in */
+  let fatal: RunError | undefined
   const tracker = new RecoveryTracker()
   let exit: SandboxExit
   try {
@@ -191,6 +194,17 @@ async function runSegment(
         await record(
           outputRejectedEvent(item, { jobId: spec.jobId, runId: spec.runId, id: ids(), timestamp: clock() }),
         )
+        if (item.reason === "lineTooLong" && !terminal && !fatal) {
+          // The runtime never prints such a line; one that did may be waiting for an acknowledgement of it, which
+          // would never come. The run ends here, without a retry (it would print the same line again).
+          fatal = {
+            name: "SandboxOutputTooLarge",
+            code: "sandbox.outputTooLarge",
+            message: `the sandbox printed a line of ${formatBytes(item.byteLength)} (line ${item.lineNumber}), over the ${formatBytes(MAX_EVENT_LINE_BYTES)} an event line may carry; the run was stopped`,
+            isRetryable: false,
+          }
+          void sandbox.stop({ graceMs: 2_000 })
+        }
         continue
       }
       const event: SandboxEvent = item.event
@@ -238,20 +252,35 @@ async function runSegment(
   )
 
   let recovery: RunInput | undefined
+  if (!terminal && !fatal && exit.exitCode === EXIT_EVENT_TOO_LARGE) {
+    const said =
+      exit.stderrTail
+        .trim()
+        .split("\n")
+        .at(-1)
+        ?.replace(/^perstack-runtime: /, "") ?? ""
+    fatal = {
+      name: "EventTooLarge",
+      code: "run.eventTooLarge",
+      message: guard.text(said || "an event was too large to print"),
+      isRetryable: false,
+    }
+  }
   if (!terminal) {
     terminal = guard.event(
       synthesizeCrash({
         spec,
-        exit,
+        exit: fatal ? { ...exit, reason: "crashed" } : exit,
         lastCheckpoint: tracker.lastCheckpoint,
         ids,
         clock,
-        stopCause: job.stopCause,
+        stopCause: fatal ? undefined : job.stopCause,
+        ...(fatal ? { error: fatal } : {}),
       }),
     )
     await record(terminal)
     await store.writeCheckpoint(terminal.checkpoint)
-    if (terminal.checkpoint.status === "stoppedByError") {
+    if (terminal.checkpoint.status === "stoppedByError" && !fatal) {
       // Died before its first checkpoint: nothing happened in it, so it starts over from the same input.
       recovery =
         (await tracker.recoveryInput(job.options.config, spec.expert.key, async (id) =>

@@ -3,6 +3,7 @@ import { PerstackError } from "../errors/perstack-error.ts"
 import { createLlmClient } from "../llm/generate.ts"
 import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
+import { EXIT_EVENT_TOO_LARGE } from "../protocol/limits.ts"
 import { loadLazySkillModules } from "../skills/skill-set.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import { AckChannel } from "./ack-channel.ts"
@@ -16,7 +17,10 @@ const USAGE = `usage: perstack-runtime [RUNSPEC.json | -]
 Runs one segment of one Expert from a RunSpec (a file, or stdin when omitted or "-").
 Every event is printed as one JSON line on stdout; diagnostics go to stderr.`
 
-/** Exit codes: 0 after the terminal event, 2 bad invocation or RunSpec, 3 cannot start (e.g. missing API key), 1 crash. */
+/**
+ * Exit codes: 0 after the terminal event, 2 bad invocation or RunSpec, 3 cannot start (e.g. missing API key), 4 an
+ * event too large to print (retrying would only hit it again: EXIT_EVENT_TOO_LARGE), 1 crash.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stderr.write(`${USAGE}\n`)
@@ -82,6 +86,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof PerstackError) {
       process.stderr.write(`perstack-runtime: ${error.message}\n`)
+      if (error.code === "run.eventTooLarge") return EXIT_EVENT_TOO_LARGE
       return error.code.startsWith("runSpec.") ? 2 : 3
     }
     process.stderr.write(

@@ -4,6 +4,7 @@ import { toChatMessages } from "../llm/chat-messages.ts"
 import type { Generation, LlmTool } from "../llm/generate.ts"
 import { ProviderError } from "../llm/provider-error.ts"
 import type { RunError } from "../protocol/checkpoint.ts"
+import { formatBytes, MAX_GENERATION_BYTES } from "../protocol/limits.ts"
 import { addUsage, type Usage } from "../protocol/usage.ts"
 import { finishStep, type LoopContext, snapshot } from "./context.ts"
 import { streamEvents } from "./streaming.ts"
@@ -12,7 +13,9 @@ import { streamEvents } from "./streaming.ts"
 export async function generate(
   ctx: LoopContext,
   options: { tools: readonly LlmTool[]; runResult: boolean },
-): Promise<{ generation: Generation } | { stopped: ReturnType<typeof stopByError> }> {
+): Promise<
+  { generation: Generation } | { stopped: ReturnType<typeof stopByError> | ReturnType<typeof retryStep> }
+> {
   const stream = streamEvents(ctx, { runResult: options.runResult })
   let generation: Generation
   try {
@@ -28,7 +31,35 @@ export async function generate(
   }
   await stream.finish()
   addGenerationUsage(ctx, generation.usage)
+  const size = generationBytes(generation)
+  if (size > MAX_GENERATION_BYTES) {
+    // Never kept: the model is told, and tries again within the cap (a retry, so maxRetries bounds what it costs).
+    return {
+      stopped: retryStep(ctx, generation, {
+        reason: `the response was ${formatBytes(size)}, over the ${formatBytes(MAX_GENERATION_BYTES)} one response may carry (text, reasoning and tool-call arguments together)`,
+        advice:
+          "Write large content to files a piece at a time (each call's arguments well under that size) and keep the answer short",
+        keepText: false,
+      }),
+    }
+  }
   return { generation }
+}
+
+/** A generation's size as its events carry it: text, reasoning, and each tool call's name and arguments, as JSON. */
+function generationBytes(generation: Generation): number {
+  // Most generations are small: a string's length is at least a third of its UTF-8 size (and JSON adds escapes).
+  const chars =
+    generation.text.length +
+    generation.reasoning.length +
+    generation.toolCalls.reduce((sum, call) => sum + call.name.length + call.arguments.length, 0)
+  if (chars * 6 <= MAX_GENERATION_BYTES) return chars
+  const json = (text: string) => Buffer.byteLength(JSON.stringify(text))
+  return (
+    json(generation.text) +
+    json(generation.reasoning) +
+    generation.toolCalls.reduce((sum, call) => sum + json(call.name) + json(call.arguments), 0)
+  )
 }
 
 export function addGenerationUsage(ctx: LoopContext, usage: Usage) {
@@ -41,13 +72,20 @@ export function addGenerationUsage(ctx: LoopContext, usage: Usage) {
 }
 
 /** The model produced nothing usable: tell it why and try again, up to maxRetries; a retry consumes a step. */
-export function retryStep(ctx: LoopContext, generation: Generation) {
+export function retryStep(
+  ctx: LoopContext,
+  generation: Generation,
+  why?: { reason: string; advice: string; keepText: boolean },
+) {
   const reason =
-    generation.finishReason === "length"
+    why?.reason ??
+    (generation.finishReason === "length"
       ? "the response was cut off at the output token limit"
       : generation.text.trim() === ""
         ? `the response had neither text nor a tool call (finish reason "${generation.finishReason}")`
-        : `the response ended with finish reason "${generation.finishReason}"`
+        : `the response ended with finish reason "${generation.finishReason}"`)
+  const advice = why?.advice ?? "Continue: call a tool, or answer with text when done"
+  const keepText = why?.keepText ?? true
   const retries = ctx.checkpoint.retryCount ?? 0
   if (retries >= ctx.spec.limits.maxRetries) {
     return stopByError(
@@ -59,13 +97,13 @@ export function retryStep(ctx: LoopContext, generation: Generation) {
     )
   }
   const newMessages = [
-    ...(generation.text.trim() !== ""
+    ...(keepText && generation.text.trim() !== ""
       ? [ctx.build.expert({ text: generation.text, reasoning: "", toolCalls: [] })]
       : []),
     ctx.build.user(
       JSON.stringify({
         error: "InvalidResponse",
-        message: `${reason}. Continue: call a tool, or answer with text when done.`,
+        message: `${reason}. ${advice}.`,
       }),
     ),
   ]

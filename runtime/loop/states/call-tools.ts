@@ -1,7 +1,9 @@
 // CallingTool: run the skills' tools in parallel, then stop for delegates or interactive tools, or carry on.
 import { RAW_ARGUMENTS_KEY } from "../../llm/chat-messages.ts"
 import { BASE_SKILL_NAME } from "../../protocol/config/skill.ts"
+import { formatBytes, MAX_STEP_RESULT_BYTES } from "../../protocol/limits.ts"
 import type { ExpertMessage } from "../../protocol/message.ts"
+import type { Step } from "../../protocol/step.ts"
 import type { ToolCall, ToolResult } from "../../protocol/tool.ts"
 import { finishStep, type LoopContext, lastExpertText, snapshot } from "../context.ts"
 
@@ -90,9 +92,35 @@ function lastExpertMessage(ctx: LoopContext): ExpertMessage {
   return message?.type === "expertMessage" ? message : { type: "expertMessage", id: ctx.ids(), contents: [] }
 }
 
+/** How many bytes of tool results each step has taken so far (a step's object lives as long as the step). */
+const resultBytes = new WeakMap<Step, number>()
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value))
+
+/**
+ * The result as the step can carry it: a result that would take the step's results past MAX_STEP_RESULT_BYTES is
+ * replaced by an error saying so, with its size and the room that was left, so the model asks for less.
+ */
+function withinStepCap(ctx: LoopContext, call: ToolCall, result: ToolResult): ToolResult {
+  const spent =
+    resultBytes.get(ctx.step) ??
+    (ctx.checkpoint.partialToolResults ?? []).reduce((sum, done) => sum + jsonBytes(done.result), 0)
+  const size = jsonBytes(result.result)
+  if (spent + size <= MAX_STEP_RESULT_BYTES) {
+    resultBytes.set(ctx.step, spent + size)
+    return result
+  }
+  const error = ctx.build.errorResult(
+    call,
+    `the result was ${formatBytes(size)}, over what this step's tool results may carry (${formatBytes(MAX_STEP_RESULT_BYTES)} together; ${formatBytes(Math.max(0, MAX_STEP_RESULT_BYTES - spent))} was left), so it was dropped. Ask for less at a time: a range of lines, a narrower search, output written to a file and read in parts`,
+  )
+  resultBytes.set(ctx.step, spent + jsonBytes(error.result))
+  return error
+}
+
 /** Runs the call and reports its result at once, so a crash later in the step cannot make it run again. */
 async function runAndRecord(ctx: LoopContext, call: ToolCall): Promise<ToolResult> {
-  const result = await runTool(ctx, call)
+  const result = withinStepCap(ctx, call, await runTool(ctx, call))
   await ctx.emit(ctx.events.run("recordToolResult", { toolResult: result }))
   return result
 }
