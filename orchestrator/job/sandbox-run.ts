@@ -105,14 +105,19 @@ async function runSegment(
   const checkpoints = new SegmentCheckpoints(spec)
 
   const expert = expertOf(job.options.config, spec.expert.key)
-  const env = sandboxEnv({
-    expertKey: spec.expert.key,
-    expert,
-    provider: spec.provider,
-    env: job.options.env,
-    forwardEnv: job.options.settings.forwardEnv,
-    ...(gatewayToken !== undefined ? { gatewayToken } : {}),
-  })
+  const silenceMs = job.options.settings.silenceTimeoutMs
+  const env = {
+    ...sandboxEnv({
+      expertKey: spec.expert.key,
+      expert,
+      provider: spec.provider,
+      env: job.options.env,
+      forwardEnv: job.options.settings.forwardEnv,
+      ...(gatewayToken !== undefined ? { gatewayToken } : {}),
+    }),
+    // Four heartbeats in each silence bound: a sandbox that misses them all is stuck, not busy.
+    PERSTACK_HEARTBEAT_MS: String(Math.max(100, Math.floor(silenceMs / 4))),
+  }
   // Checked at each start: a file that appeared meanwhile (the user's, or a sandbox's) is protected from then on.
   const guarded = await protectedPaths(job.options.workspace, job.job.inputs ?? [])
   const masked = guarded.filter((entry) => entry.mode === "mask").map((entry) => entry.path)
@@ -181,29 +186,59 @@ async function runSegment(
   )
 
   let terminal: TerminalEvent | undefined
-  /** what ends the run for good (a retry would meet it again): set by a line too long to take in */
-  let fatal: RunError | undefined
+  /** why the orchestrator ended the sandbox itself, and whether the run may be resumed in a fresh one */
+  let ended: { error: RunError; resumable: boolean } | undefined
+  const endSandbox = (error: RunError, resumable: boolean) => {
+    if (ended || terminal) return
+    ended = { error, resumable }
+    void sandbox.stop({ graceMs: 2_000 })
+  }
+  // Armed by the first line: a sandbox that then prints nothing, not even its heartbeat, for the bound is stuck.
+  let lastHeard: number | undefined
+  const watchdog = setInterval(
+    () => {
+      if (lastHeard === undefined || Date.now() - lastHeard <= silenceMs) return
+      endSandbox(
+        {
+          name: "SandboxSilent",
+          code: "sandbox.silent",
+          message: `the sandbox printed nothing for ${Math.round((Date.now() - lastHeard) / 1000)} s (not even its heartbeat; the bound is ${silenceMs / 1000} s): it was stopped as stuck`,
+          isRetryable: true,
+        },
+        true,
+      )
+    },
+    Math.min(1_000, Math.max(50, Math.floor(silenceMs / 8))),
+  )
+  watchdog.unref()
   const tracker = new RecoveryTracker()
   let exit: SandboxExit
   try {
     for await (const read of readSandboxEvents(sandbox.stdout, {
       expect: { jobId: spec.jobId, runId: spec.runId },
     })) {
+      lastHeard = Date.now()
+      // Ended by the orchestrator: what it prints while it is stopped changes nothing (it would read as cancelled).
+      if (ended) continue
       const item = guard.item(read)
+      // Proof of life only: neither stored nor streamed.
+      if (item.kind === "event" && item.event.type === "heartbeat") continue
       if (item.kind === "rejected") {
         await record(
           outputRejectedEvent(item, { jobId: spec.jobId, runId: spec.runId, id: ids(), timestamp: clock() }),
         )
-        if (item.reason === "lineTooLong" && !terminal && !fatal) {
+        if (item.reason === "lineTooLong") {
           // The runtime never prints such a line; one that did may be waiting for an acknowledgement of it, which
           // would never come. The run ends here, without a retry (it would print the same line again).
-          fatal = {
-            name: "SandboxOutputTooLarge",
-            code: "sandbox.outputTooLarge",
-            message: `the sandbox printed a line of ${formatBytes(item.byteLength)} (line ${item.lineNumber}), over the ${formatBytes(MAX_EVENT_LINE_BYTES)} an event line may carry; the run was stopped`,
-            isRetryable: false,
-          }
-          void sandbox.stop({ graceMs: 2_000 })
+          endSandbox(
+            {
+              name: "SandboxOutputTooLarge",
+              code: "sandbox.outputTooLarge",
+              message: `the sandbox printed a line of ${formatBytes(item.byteLength)} (line ${item.lineNumber}), over the ${formatBytes(MAX_EVENT_LINE_BYTES)} an event line may carry; the run was stopped`,
+              isRetryable: false,
+            },
+            false,
+          )
         }
         continue
       }
@@ -241,6 +276,7 @@ async function runSegment(
     }
   } finally {
     exit = guard.exit(await sandbox.wait())
+    clearInterval(watchdog)
     untrack()
   }
   await record(
@@ -252,35 +288,38 @@ async function runSegment(
   )
 
   let recovery: RunInput | undefined
-  if (!terminal && !fatal && exit.exitCode === EXIT_EVENT_TOO_LARGE) {
+  if (!terminal && !ended && exit.exitCode === EXIT_EVENT_TOO_LARGE) {
     const said =
       exit.stderrTail
         .trim()
         .split("\n")
         .at(-1)
         ?.replace(/^perstack-runtime: /, "") ?? ""
-    fatal = {
+    const error = {
       name: "EventTooLarge",
       code: "run.eventTooLarge",
       message: guard.text(said || "an event was too large to print"),
       isRetryable: false,
     }
+    ended = { error, resumable: false }
   }
+  // What the orchestrator ended is a crash with its reason, not the cancellation its stop looks like.
+  const endedBy = job.stopCause ? undefined : ended
   if (!terminal) {
     terminal = guard.event(
       synthesizeCrash({
         spec,
-        exit: fatal ? { ...exit, reason: "crashed" } : exit,
+        exit: endedBy ? { ...exit, reason: "crashed" } : exit,
         lastCheckpoint: tracker.lastCheckpoint,
         ids,
         clock,
-        stopCause: fatal ? undefined : job.stopCause,
-        ...(fatal ? { error: fatal } : {}),
+        stopCause: job.stopCause,
+        ...(endedBy ? { error: endedBy.error } : {}),
       }),
     )
     await record(terminal)
     await store.writeCheckpoint(terminal.checkpoint)
-    if (terminal.checkpoint.status === "stoppedByError" && !fatal) {
+    if (terminal.checkpoint.status === "stoppedByError" && (endedBy?.resumable ?? true)) {
       // Died before its first checkpoint: nothing happened in it, so it starts over from the same input.
       recovery =
         (await tracker.recoveryInput(job.options.config, spec.expert.key, async (id) =>

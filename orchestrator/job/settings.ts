@@ -23,6 +23,8 @@ export const DEFAULTS = {
   /** resumes of a run whose sandbox died, before its failure goes to the parent */
   crashRetries: 2,
   crashRetryBaseMs: 1_000,
+  /** a sandbox that prints nothing (not even its heartbeat, every quarter of this) for this long is stuck */
+  silenceTimeoutMs: 120_000,
 }
 
 export interface JobSettings {
@@ -44,6 +46,8 @@ export interface JobSettings {
   /** how often a run whose sandbox died is resumed in a fresh one (with backoff from crashRetryBaseMs) */
   crashRetries: number
   crashRetryBaseMs: number
+  /** a run whose sandbox printed nothing for this long (ms) is ended as a crash, and resumed like one */
+  silenceTimeoutMs: number
   /** LLM requests go through the orchestrator's gateway: sandboxes get a per-run token, never the provider key */
   gateway: boolean
   /** `--env` names: passed into every sandbox of the job, where exec and the MCP servers see them */
@@ -62,6 +66,7 @@ export interface SettingOverrides {
   jobTimeout?: number
   crashRetries?: number
   crashRetryBaseMs?: number
+  silenceTimeoutMs?: number
   gateway?: boolean
   forwardEnv?: readonly string[]
 }
@@ -103,6 +108,7 @@ export function resolveSettings(
     sandbox,
     crashRetries: overrides.crashRetries ?? config.crashRetries ?? DEFAULTS.crashRetries,
     crashRetryBaseMs: overrides.crashRetryBaseMs ?? DEFAULTS.crashRetryBaseMs,
+    silenceTimeoutMs: overrides.silenceTimeoutMs ?? DEFAULTS.silenceTimeoutMs,
     gateway,
     forwardEnv,
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),

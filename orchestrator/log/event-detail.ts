@@ -63,6 +63,8 @@ export function eventDetail(event: PerstackEvent): string {
       return `${event.service} ${event.stage}: ${oneLine(event.message, TEXT)}`
     case "dockerContainerStatus":
       return `${event.service} ${event.status}${event.message ? `: ${oneLine(event.message, TEXT)}` : ""}`
+    case "heartbeat":
+      return ""
     case "proxyAccess":
       return `${event.action} ${event.domain}:${event.port}${event.reason ? ` (${event.reason})` : ""}`
     case "startRun": {

@@ -1,9 +1,12 @@
 // `perstack-runtime [RUNSPEC.json | -]`: runs one segment of one Expert; events on stdout, diagnostics on stderr.
 import { PerstackError } from "../errors/perstack-error.ts"
+import { newId } from "../ids.ts"
 import { createLlmClient } from "../llm/generate.ts"
 import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
+import type { PerstackEvent } from "../protocol/events/index.ts"
 import { EXIT_EVENT_TOO_LARGE } from "../protocol/limits.ts"
+import { PROTOCOL_VERSION } from "../protocol/version.ts"
 import { loadLazySkillModules } from "../skills/skill-set.ts"
 import { RUNTIME_VERSION } from "../version.ts"
 import { AckChannel } from "./ack-channel.ts"
@@ -48,6 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.once("SIGINT", stop)
   let acks: AckChannel | HttpAckChannel | undefined
   let relays: { close(): void } | undefined
+  let heartbeat: NodeJS.Timeout | undefined
   // PERSTACK_ACK=stdin: the orchestrator acknowledges each stored tool call on stdin (see ack-channel.ts);
   // PERSTACK_ACK=http: through its LLM gateway, asked with the run's token (see http-ack-channel.ts).
   const acknowledged = process.env.PERSTACK_ACK === "stdin"
@@ -73,11 +77,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       maxRetries: spec.limits.maxRetries,
     })
     const channel = acks
+    // PERSTACK_EVENTS=ascii: set by the kubernetes backend, whose log pipeline cuts long lines anywhere.
+    const emit = createNdjsonWriter(process.stdout, { ascii: process.env.PERSTACK_EVENTS === "ascii" })
+    heartbeat = startHeartbeat(emit, spec, process.env.PERSTACK_HEARTBEAT_MS)
     await runSegment({
       spec,
       llm,
-      // PERSTACK_EVENTS=ascii: set by the kubernetes backend, whose log pipeline cuts long lines anywhere.
-      emit: createNdjsonWriter(process.stdout, { ascii: process.env.PERSTACK_EVENTS === "ascii" }),
+      emit,
       env: process.env,
       signal: controller.signal,
       ...(channel ? { acknowledged: (eventId: string) => channel.wait(eventId) } : {}),
@@ -94,6 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     return 1
   } finally {
+    clearInterval(heartbeat)
     relays?.close()
     // An open stdin would keep the process alive after the run.
     if (acks) acks.close()
@@ -103,4 +110,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     // PERSTACK_RUNTIME_STATS=1: resource figures on stderr (npm run bench reads them).
     if (process.env.PERSTACK_RUNTIME_STATS === "1") writeProcessStats("perstack-runtime")
   }
+}
+
+/**
+ * PERSTACK_HEARTBEAT_MS: a heartbeat event that often, whatever the run is doing (a long tool call, a slow model),
+ * so the orchestrator knows a sandbox that says nothing for longer is stuck (frozen, spinning, cut off).
+ */
+function startHeartbeat(
+  emit: (event: PerstackEvent) => Promise<void>,
+  spec: { jobId: string; runId: string },
+  every: string | undefined,
+): NodeJS.Timeout | undefined {
+  const ms = Number(every)
+  if (!Number.isInteger(ms) || ms <= 0) return undefined
+  const timer = setInterval(() => {
+    const beat = { protocolVersion: PROTOCOL_VERSION, id: newId(), type: "heartbeat", timestamp: Date.now() }
+    // A closed stdout is the orchestrator gone: the run's own writes report that.
+    emit({ ...beat, jobId: spec.jobId, runId: spec.runId } as PerstackEvent).catch(() => {})
+  }, ms)
+  timer.unref()
+  return timer
 }

@@ -1,4 +1,5 @@
-// The 8 runtime events of the original (skill lifecycle, and its docker adapter's progress events).
+// The 8 runtime events of the original (skill lifecycle, and its docker adapter's progress events), and ours:
+// heartbeat, printed every PERSTACK_HEARTBEAT_MS so the orchestrator can tell a silent sandbox from a busy one.
 import { z } from "zod"
 import { runtimeEventBase } from "./base.ts"
 
@@ -47,6 +48,7 @@ export const runtimeEventSchemas = [
     service: z.string(),
     message: z.string().optional(),
   }),
+  event("heartbeat", {}),
   event("proxyAccess", {
     action: z.enum(["allowed", "blocked"]),
     domain: z.string(),
