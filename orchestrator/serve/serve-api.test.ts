@@ -242,6 +242,47 @@ describe("perstack serve: the Execution API", () => {
     expect(seen).toEqual(whole.events.map((event) => event.id))
   })
 
+  it("gives 300 SSE clients attaching while a job starts every event, and loses none of its delegates'", async () => {
+    await using llm = await startExpertScript({
+      lead: [
+        {
+          toolCalls: [
+            { name: "delegate__helper", arguments: { query: "first" } },
+            { name: "delegate__helper", arguments: { query: "second" } },
+          ],
+        },
+        { text: "done" },
+      ],
+      helper: [{ text: "one" }, { text: "two" }],
+    })
+    await using server = await startTestServer(llm.url, EXPERTS)
+    const jobId = await startJob(server, { expertKey: "lead", query: "Go" })
+    const streams = await Promise.all(Array.from({ length: 300 }, () => streamAll(server, jobId)))
+    const whole = await streamAll(server, jobId)
+    expect(whole.job.status).toBe("completed")
+    for (const stream of streams) {
+      expect(stream.events.map((event) => event.id)).toEqual(whole.events.map((event) => event.id))
+    }
+    const helperRuns = [
+      ...new Set(
+        whole.events
+          .filter((event) => event.type === "sandboxStarted" && event.expertKey === "helper")
+          .map((event) => event.runId),
+      ),
+    ]
+    expect(helperRuns).toHaveLength(2)
+    for (const runId of helperRuns) {
+      expect(whole.events.filter((event) => event.runId === runId).map((event) => event.type)).toEqual([
+        "sandboxStarted",
+        "initializeRuntime",
+        "startRun",
+        "startGeneration",
+        "completeRun",
+        "sandboxExited",
+      ])
+    }
+  })
+
   it("isolates keys: another key's job is a 404 everywhere, and a missing or wrong key is a 401", async () => {
     await using llm = await startExpertScript({ writer: [{ text: "mine" }] })
     await using server = await startTestServer(llm.url, EXPERTS)
