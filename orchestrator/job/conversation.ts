@@ -6,6 +6,7 @@ import type { TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import type { RunInput } from "../../runtime/protocol/run-spec.ts"
 import type { ToolResult } from "../../runtime/protocol/tool.ts"
 import type { JobContext } from "./job-context.ts"
+import { prewarm } from "./prewarm.ts"
 import { buildRunSpec } from "./run-spec-factory.ts"
 import { runInSandbox, type SegmentLinks } from "./sandbox-run.ts"
 import type { StepBudget } from "./step-budget.ts"
@@ -43,6 +44,9 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       ...(resumedFrom ? { resumedFrom } : {}),
       ...retry,
     }
+    // Its delegates' sandboxes start while it thinks (a backend with a warm pool keeps them for their runs).
+    const delegates = job.options.config.experts[start.expertKey]?.delegates ?? []
+    if (delegates.length > 0) prewarm(job, delegates)
     const segment = await job.limiter.run(async () => {
       // Held once a place is free, not before: a sibling that ran meanwhile may have taken the last step.
       const lease = start.budget.reserve()
@@ -84,7 +88,9 @@ export async function runConversation(job: JobContext, start: ConversationStart)
     retry = undefined
     const outcome = outcomeOf(job, terminal, checkpoint)
     if (outcome) return outcome
-    // stopRunByDelegate: the delegates run (each in its own sandbox), then this conversation resumes.
+    // stopRunByDelegate: the delegates run (each in its own sandbox), then this conversation resumes, in a sandbox
+    // started meanwhile.
+    prewarm(job, [start.expertKey])
     const toolResults = await runDelegates(job, checkpoint, runId, start.budget)
     if (job.stopCause) return { kind: "cancelled", checkpoint }
     input = { type: "resume", checkpoint, toolResults }

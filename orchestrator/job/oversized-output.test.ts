@@ -12,6 +12,12 @@ import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness
 
 const SOLO = `[experts."solo"]\ninstruction = "Work."\n`
 const HOSTILE = `[experts."hostile"]\ninstruction = "Work."\n`
+/** A generation streaming 40 MB on a loaded machine takes longer than the harness's 10 s timeout. */
+const solo = (url: string) => ({
+  toml: configText(url, SOLO),
+  expertKey: "solo",
+  settings: { timeout: 120_000 },
+})
 const ofType = (events: PerstackEvent[], type: string) => events.filter((event) => event.type === type)
 
 /** Every line of the run's stored events is under the cap. */
@@ -32,7 +38,7 @@ describe("output too large for the protocol", () => {
         { text: "Wrote nothing big." },
       ],
     })
-    const result = await runTestJob(ws, { toml: configText(llm.url, SOLO), expertKey: "solo", query: "go" })
+    const result = await runTestJob(ws, { ...solo(llm.url), query: "go" })
     expect(result.status).toBe("completed")
     expect(llm.requests).toHaveLength(2)
     const told = lastInput(llm.requests[1] as (typeof llm.requests)[number])
@@ -52,7 +58,7 @@ describe("output too large for the protocol", () => {
     await using llm = await startScriptedLlmServer({
       steps: [{ text: "z".repeat(40e6), chunkSize: 1 << 20 }, { text: "The short answer." }],
     })
-    const result = await runTestJob(ws, { toml: configText(llm.url, SOLO), expertKey: "solo", query: "go" })
+    const result = await runTestJob(ws, { ...solo(llm.url), query: "go" })
     expect(result.status).toBe("completed")
     expect(llm.requests).toHaveLength(2)
     expect(lastInput(llm.requests[1] as (typeof llm.requests)[number])).toContain("the response was 40.0 MB")
@@ -71,7 +77,7 @@ describe("output too large for the protocol", () => {
     await using llm = await startScriptedLlmServer({
       steps: [{ toolCalls: [print("1"), print("2"), print("3")] }, { text: "Read what fitted." }],
     })
-    const result = await runTestJob(ws, { toml: configText(llm.url, SOLO), expertKey: "solo", query: "go" })
+    const result = await runTestJob(ws, { ...solo(llm.url), query: "go" })
     expect(result.status).toBe("completed")
     const body = JSON.stringify(llm.requests[1]?.body)
     const kept = ["1", "2", "3"].filter((digit) => body.includes(digit.repeat(9e5)))

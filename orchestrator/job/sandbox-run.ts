@@ -13,12 +13,12 @@ import { egressDomains } from "../gateway/domain-allowlist.ts"
 import { readSandboxEvents } from "../intake/event-intake.ts"
 import { outputRejectedEvent } from "../intake/output-rejected.ts"
 import type { Sandbox, SandboxExit, SandboxServices } from "../sandbox/sandbox.ts"
-import { protectedPaths } from "../trust/workspace-guard.ts"
 import type { JobContext } from "./job-context.ts"
+import { prewarmsQueued } from "./prewarm.ts"
 import { RecoveryTracker } from "./recovery.ts"
 import { runGuardFor } from "./run-guard.ts"
 import { expertOf } from "./run-spec-factory.ts"
-import { sandboxEnv } from "./sandbox-env.ts"
+import { sandboxShape } from "./sandbox-shape.ts"
 import { SegmentCheckpoints } from "./segment-checkpoints.ts"
 import type { StepLease } from "./step-budget.ts"
 import { synthesizeCrash } from "./synthesize-crash.ts"
@@ -104,31 +104,23 @@ async function runSegment(
     ({ ...base, id: ids(), timestamp: clock(), type, ...payload }) as unknown as PerstackEvent
   const checkpoints = new SegmentCheckpoints(spec)
 
-  const expert = expertOf(job.options.config, spec.expert.key)
   const silenceMs = job.options.settings.silenceTimeoutMs
-  const env = {
-    ...sandboxEnv({
-      expertKey: spec.expert.key,
-      expert,
-      provider: spec.provider,
-      env: job.options.env,
-      forwardEnv: job.options.settings.forwardEnv,
-      ...(gatewayToken !== undefined ? { gatewayToken } : {}),
-    }),
-    // Four heartbeats in each silence bound: a sandbox that misses them all is stuck, not busy.
-    PERSTACK_HEARTBEAT_MS: String(Math.max(100, Math.floor(silenceMs / 4))),
-  }
-  // Checked at each start: a file that appeared meanwhile (the user's, or a sandbox's) is protected from then on.
-  const guarded = await protectedPaths(job.options.workspace, job.job.inputs ?? [])
+  const {
+    expert,
+    env,
+    perRunEnv,
+    protectedPaths: guarded,
+  } = await sandboxShape(job, spec.expert.key, gatewayToken)
   const masked = guarded.filter((entry) => entry.mode === "mask").map((entry) => entry.path)
   let sandbox: Sandbox
   try {
+    await prewarmsQueued(job)
     sandbox = await backend.start({
       spec: masked.length > 0 ? { ...spec, maskedPaths: masked } : spec,
       env,
       protectedPaths: guarded,
       workspace: job.options.workspace,
-      ...(gatewayToken !== undefined ? { envIsPerRun: true } : {}),
+      ...(gatewayToken !== undefined ? { envIsPerRun: true, perRunEnv } : {}),
       ...(expert.sandbox ? { settings: expert.sandbox } : {}),
       ...(services ? { services } : {}),
       labels: {

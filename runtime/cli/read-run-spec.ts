@@ -36,13 +36,17 @@ function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
         return
       }
       chunks.push(bytes.subarray(0, newline))
+      // Stopped before the rest goes back: a flowing stream would hand what is unshifted straight back to onData.
+      const line = Buffer.concat(chunks).toString("utf8")
+      done(line)
       if (newline + 1 < bytes.length) stream.unshift(bytes.subarray(newline + 1))
-      done(Buffer.concat(chunks).toString("utf8"))
     }
     const onEnd = () => done(Buffer.concat(chunks).toString("utf8"))
     stream.on("data", onData)
     stream.once("end", onEnd)
     stream.once("error", reject)
+    // A stream paused by an earlier read (the run's variables, then the RunSpec) does not flow again by itself.
+    stream.resume()
   })
 }
 

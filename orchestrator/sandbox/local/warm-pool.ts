@@ -34,10 +34,11 @@ export class LocalWarmPool {
     return this.entries.size
   }
 
-  /** Starts `count` sandboxes for `plan` ahead of their runs, as far as the capacity allows. */
+  /** Starts sandboxes for `plan` ahead of their runs until `count` wait for it, as far as the capacity allows. */
   fill(jobId: string, plan: LaunchPlan, count: number, launch: () => Promise<LaunchedProcess>): void {
     const key = planKey(plan)
-    for (let i = 0; i < count && this.entries.size < this.capacity; i++) {
+    const waiting = [...this.entries].filter((entry) => entry.jobId === jobId && entry.key === key).length
+    for (let i = waiting; i < count && this.entries.size < this.capacity; i++) {
       const entry: Entry = {
         jobId,
         key,
