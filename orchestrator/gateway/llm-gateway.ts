@@ -9,7 +9,7 @@ import { authHeader, requestTarget, resolveProvider } from "../../runtime/llm/re
 import type { TokenBudget } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
-import { MIN_SECRET_LENGTH, providerSecrets } from "../secrets/job-secrets.ts"
+import { isSecretValue, providerSecrets } from "../secrets/job-secrets.ts"
 import { scrubbingTransform } from "../secrets/scrub-transform.ts"
 import { SecretScrubber } from "../secrets/secret-scrubber.ts"
 import { ACK_PATH, AckBoard } from "./ack-board.ts"
@@ -108,10 +108,7 @@ export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGa
   }
   // A provider may echo the key it was sent (an error saying which key it refused): the sandbox never gets it.
   const credentials = providerSecrets({ provider: options.provider, env: options.env })
-  if (
-    provider.apiKey.length >= MIN_SECRET_LENGTH &&
-    !credentials.some((secret) => secret.value === provider.apiKey)
-  )
+  if (isSecretValue(provider.apiKey) && !credentials.some((secret) => secret.value === provider.apiKey))
     credentials.push({ name: "provider-key", value: provider.apiKey })
   const answerSecrets = credentials.length > 0 ? new SecretScrubber(credentials, []) : undefined
   const secure = provider.baseUrl.startsWith("https:")

@@ -27,19 +27,28 @@ export const ORCHESTRATOR_TOKENS: readonly TokenShape[] = [
  * Shorter values are not treated as secrets: redacting "true", a port or a region everywhere it occurs would garble
  * every record, and a value that short is no credential worth the name.
  */
-export const MIN_SECRET_LENGTH = 8
+const MIN_SECRET_LENGTH = 8
+
+/**
+ * Whether a value is treated as a secret: MIN_SECRET_LENGTH characters at least, and not a plain word (letters only,
+ * under 16 characters: "scripted", "password", a placeholder key a local model server ignores), which would redact
+ * ordinary text wherever the word occurs. Every provider's keys hold digits or symbols, or are far longer.
+ */
+export function isSecretValue(value: string): boolean {
+  return value.length >= MIN_SECRET_LENGTH && (value.length >= 16 || /[^A-Za-z]/.test(value))
+}
 
 /** Headers of the provider's setting whose values are credentials (the others, like a version, are not). */
 const CREDENTIAL_HEADER = /auth|key|token|secret|cookie/i
 
 type Env = Readonly<Record<string, string | undefined>>
 
-/** A list of secrets, each value once (under the first name it was found by), none shorter than MIN_SECRET_LENGTH. */
+/** A list of secrets, each value once (under the first name it was found by), each one isSecretValue. */
 class SecretList {
   private readonly found = new Map<string, string>()
 
   add(name: string, value: string | undefined): void {
-    if (value === undefined || value.length < MIN_SECRET_LENGTH || this.found.has(value)) return
+    if (value === undefined || !isSecretValue(value) || this.found.has(value)) return
     this.found.set(value, name)
   }
 

@@ -52,7 +52,7 @@ describe("the secret scrubber", () => {
 })
 
 describe("a job's secrets", () => {
-  it("are every provider's key, apiKeyEnv, credential headers and requiredEnv values, none shorter than 8", () => {
+  it("are every provider's key, apiKeyEnv, credential headers and requiredEnv values, none shorter than 8 nor a plain word", () => {
     const { config } = parseConfigText(
       `[experts."a"]
 instruction = "x"
@@ -77,6 +77,8 @@ requiredEnv = ["GITHUB_TOKEN", "GH_REGION"]
         MY_LLM_KEY: "my-llm-key-0001",
         ANTHROPIC_API_KEY: "sk-ant-0000000",
         OPENAI_API_KEY: "short",
+        // A placeholder a local model server ignores, or a word: redacted, it would garble "scripted-model".
+        GEMINI_API_KEY: "scripted",
         GITHUB_TOKEN: "ghp_0123456789",
         GH_REGION: "eu",
         PATH: "/usr/bin:/bin",
