@@ -39,6 +39,10 @@ ARG PERSTACK_VERSION=dev
 LABEL org.opencontainers.image.title="perstack" \
       org.opencontainers.image.source="https://github.com/perstack-ai/perstack" \
       perstack.version="${PERSTACK_VERSION}"
+# `perstack` on PATH, as the seeds' Dockerfile uses it (RUN perstack install, ENTRYPOINT ["perstack", "run", ...]);
+# PERSTACK_SANDBOX=1: the seeds' marker (Experts of the local backend run in this container).
+RUN ln -s /opt/perstack/dist/perstack.js /usr/local/bin/perstack
+ENV PERSTACK_SANDBOX=1
 WORKDIR /workspace
 ENTRYPOINT ["/opt/perstack/dist/perstack.js"]
 CMD ["--help"]

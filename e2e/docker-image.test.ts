@@ -142,4 +142,77 @@ describe("docker run perstack/perstack", () => {
     )
     expect(await docker.listNetworks({ filters: { label: [`${LABEL.job}=${jobId}`] } })).toEqual([])
   })
+
+  it("builds the seeds' production Dockerfile as written, and its image runs the Expert", async () => {
+    await using context = await userWorkspace()
+    // The seeds' Dockerfile, word for word (its comments included).
+    await writeFile(
+      path.join(context.dir, "Dockerfile"),
+      `FROM perstack/perstack:latest
+# Install extra dependencies and configure a non-root user here if needed:
+# RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
+# RUN useradd -m agent
+# USER agent
+COPY perstack.toml .
+RUN perstack install
+ENTRYPOINT ["perstack", "run", "my-expert"]
+`,
+    )
+    await writeFile(
+      path.join(context.dir, "perstack.toml"),
+      `model = "scripted"
+reasoningBudget = "none"
+provider = { providerName = "openai-compatible" }
+
+[experts."my-expert"]
+description = "Answers."
+instruction = "Answer briefly."
+`,
+    )
+    const tag = `perstack-seed-dockerfile:${SESSION.slice(0, 8)}`
+    await exec(dockerCli, ["build", "-q", "--label", `${SESSION_LABEL}=${SESSION}`, "-t", tag, context.dir])
+    try {
+      const env = await exec(dockerCli, [
+        "run",
+        "--rm",
+        "--entrypoint",
+        "sh",
+        tag,
+        "-c",
+        "command -v perstack; echo $PERSTACK_SANDBOX",
+      ])
+      expect(env.stdout.trim().split("\n")).toEqual(["/usr/local/bin/perstack", "1"])
+      await using llm = await startExpertScript(
+        { "my-expert": [{ text: "Hello from the image." }] },
+        { host: "0.0.0.0" },
+      )
+      const port = new URL(llm.url).port
+      const result = await exec(
+        dockerCli,
+        [
+          "run",
+          "--rm",
+          "--label",
+          `${SESSION_LABEL}=${SESSION}`,
+          "--add-host",
+          "host.docker.internal:host-gateway",
+          "-e",
+          `OPENAI_COMPATIBLE_BASE_URL=http://host.docker.internal:${port}/v1`,
+          "-e",
+          "OPENAI_COMPATIBLE_API_KEY=sk-seed-0001",
+          tag,
+          "Say hello",
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      )
+      const events = result.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { type: string; text?: string })
+      expect(events.find((event) => event.type === "completeRun")?.text).toBe("Hello from the image.")
+      expect(llm.requests[0]?.headers.authorization).toBe("Bearer sk-seed-0001")
+    } finally {
+      await exec(dockerCli, ["image", "rm", "-f", tag]).catch(() => undefined)
+    }
+  })
 })

@@ -68,13 +68,14 @@ describe("containerCreateOptions", () => {
 })
 
 describe("containerEnv", () => {
-  it("replaces the host's PATH, HOME and TMPDIR, asks for acknowledgements on stdin, and trusts a CA bundle only when mounted", () => {
+  it("replaces the host's PATH, HOME and TMPDIR, asks for acknowledgements on stdin, marks the sandbox, and trusts a CA bundle only when mounted", () => {
     expect(containerEnv(plan)).toEqual([
       "OPENAI_API_KEY=sk-x",
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       "HOME=/home/perstack",
       "TMPDIR=/tmp",
       "PERSTACK_ACK=stdin",
+      "PERSTACK_SANDBOX=1",
     ])
     expect(containerEnv({ ...plan, hostCaBundle: "/host/ca.pem" })).toContain(
       "NODE_EXTRA_CA_CERTS=/run/perstack-ca/ca.pem",

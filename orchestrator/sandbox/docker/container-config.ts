@@ -57,6 +57,8 @@ export function containerEnv(plan: Pick<ContainerPlan, "env" | "hostCaBundle">):
     TMPDIR: "/tmp",
     // The orchestrator acknowledges each stored tool call on stdin; stdin closing means it is gone.
     PERSTACK_ACK: "stdin",
+    // The marker every sandbox carries (the seeds' images set it): code inside can tell where it runs.
+    PERSTACK_SANDBOX: "1",
     ...(plan.hostCaBundle ? { NODE_EXTRA_CA_CERTS: IN_CONTAINER.caBundle } : {}),
   }
   return Object.entries(env).map(([key, value]) => `${key}=${value}`)

@@ -101,6 +101,7 @@ const POD_OWN_ENV = new Set([
   "PERSTACK_RUN_ID",
   "PERSTACK_ACK",
   "PERSTACK_EVENTS",
+  "PERSTACK_SANDBOX",
 ])
 
 export function runLabels(plan: Pick<PodPlan, "labels" | "version">): Record<string, string> {
@@ -228,6 +229,8 @@ export function jobFor(plan: PodPlan): V1Job {
                 { name: "PERSTACK_RUN_ID", value: plan.labels.runId },
                 // Events in ASCII: the node's log pipeline cuts long lines in pieces that must not split a character.
                 { name: "PERSTACK_EVENTS", value: "ascii" },
+                // The marker every sandbox carries (the seeds' images set it): code inside can tell where it runs.
+                { name: "PERSTACK_SANDBOX", value: "1" },
                 ...(plan.ackOverHttp ? [{ name: "PERSTACK_ACK", value: "http" }] : []),
               ],
               resources: { limits, requests },

@@ -129,6 +129,7 @@ describe("kubernetes backend", () => {
       limits: { cpu: "2000m", memory: "2048Mi" },
       requests: { cpu: "250m", memory: "256Mi" },
     })
+    expect(pod.containers[0].env).toContainEqual({ name: "PERSTACK_SANDBOX", value: "1" })
     expect(pod.containers[0].env).toContainEqual({
       name: "OPENAI_API_KEY",
       valueFrom: { secretKeyRef: { name: job?.metadata.name, key: "OPENAI_API_KEY" } },
