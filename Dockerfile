@@ -8,32 +8,20 @@
 # Debian's packages (with git and python3 already in, so this build needs no network).
 ARG BASE_IMAGE=node:24-bookworm-slim
 
-# The production packages only: dev-only ones (the lockfile marks them "dev") are removed.
-FROM ${BASE_IMAGE} AS packages
-WORKDIR /opt/perstack
-COPY package.json package-lock.json ./
-COPY node_modules ./node_modules
-RUN node -e ' \
-  const fs = require("node:fs"); \
-  const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8")); \
-  for (const [dir, meta] of Object.entries(lock.packages)) \
-    if (dir && meta.dev) fs.rmSync(dir, { recursive: true, force: true }); \
-  fs.rmSync("node_modules/.bin", { recursive: true, force: true }); \
-  fs.rmSync("node_modules/.setup-done", { force: true });'
-
 FROM ${BASE_IMAGE}
 USER root
-# The Experts of the local backend run in this container: give them what the sandbox image has.
+# What the Experts of the local backend find in this container: Node, npm/npx, ca-certificates and procps. As in
+# the seeds' image, no git or python3: add them in your own Dockerfile (FROM perstack/perstack) if your Experts need them.
 RUN set -eu; missing=""; \
-    for p in ca-certificates procps git python3; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done; \
+    for p in ca-certificates procps; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done; \
     if [ -n "$missing" ]; then \
       apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; \
-    fi; \
-    git config --system safe.directory '*'
+    fi
 WORKDIR /opt/perstack
-COPY --from=packages /opt/perstack/node_modules ./node_modules
 COPY package.json ./
-COPY dist ./dist
+# The CLI with its dependencies bundled (dist/image: no node_modules), and the self-contained runtime.
+COPY dist/image/ ./dist/
+COPY dist/runtime ./dist/runtime
 COPY examples ./examples
 ARG PERSTACK_VERSION=dev
 LABEL org.opencontainers.image.title="perstack" \

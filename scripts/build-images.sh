@@ -21,7 +21,7 @@ docker_cli() { if [ -x /usr/bin/docker ]; then /usr/bin/docker "$@"; else docker
 
 version=$(sed -n 's/^export const RUNTIME_VERSION = "\(.*\)"$/\1/p' runtime/version.ts)
 [ -n "$version" ] || { log "cannot read RUNTIME_VERSION from runtime/version.ts"; exit 1; }
-[ -f dist/runtime/perstack-runtime.js ] && [ -f dist/perstack.js ] || { log "dist/ is not built: run npm run build"; exit 1; }
+[ -f dist/runtime/perstack-runtime.js ] && [ -f dist/perstack.js ] && [ -f dist/image/perstack.js ] || { log "dist/ is not built: run npm run build"; exit 1; }
 
 if [ -n "${BASE_IMAGE:-}" ]; then
   base_full="$BASE_IMAGE"
@@ -47,6 +47,6 @@ if [ "$what" != perstack ]; then
     --build-arg "BASE_IMAGE=$base_minimal" .
 fi
 if [ "$what" != sandbox ]; then
-  build "perstack/perstack:$version" -f Dockerfile --build-arg "BASE_IMAGE=$base_full" \
+  build "perstack/perstack:$version" -f Dockerfile --build-arg "BASE_IMAGE=$base_minimal" \
     -t perstack/perstack:latest .
 fi
