@@ -1,8 +1,8 @@
 // Benchmark: what a user runs. `perstack --version`, and `perstack run lead "go"` (lead delegates to helper, then
 // answers) as a CLI process end to end against the scripted LLM on loopback, on each backend that can run here;
 // `node -e 0` is measured in the same run, interleaved, as the yardstick. Figures are p50 / p95 / p99 and, for
-// times, the ratio of the p50 to node -e 0's. BENCH_BACKENDS=local,docker picks the backends (default: local, and
-// docker when an engine answers with the sandbox image built).
+// times, the ratio of the p50 to node -e 0's. BENCH_BACKENDS=local,docker picks the backends (default: local,
+// local-cold and local-unisolated (see VARIANTS), and docker when an engine answers with the sandbox image built).
 import { execFile, spawn } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -67,7 +67,19 @@ interface RunSample {
   rssOrchestrator: number
 }
 
+/**
+ * The variants a backend name stands for: local is the default (isolated where bubblewrap runs, with its warm pool);
+ * local-cold without the warm pool, local-unisolated as a plain process (the cost of isolation, side by side).
+ */
+const VARIANTS: Record<string, { sandbox: string; env: Record<string, string> }> = {
+  local: { sandbox: "local", env: {} },
+  "local-cold": { sandbox: "local", env: { PERSTACK_LOCAL_WARM_POOL: "0" } },
+  "local-unisolated": { sandbox: "local", env: { PERSTACK_LOCAL_ISOLATION: "off" } },
+  docker: { sandbox: "docker", env: {} },
+}
+
 async function runOnce(backend: string): Promise<RunSample> {
+  const variant = VARIANTS[backend] ?? { sandbox: backend, env: {} }
   const workspace = await mkdtemp(path.join(tmpdir(), "perstack-bench-user-"))
   const marks = { leadReply: 0, helperReply: 0 }
   await using llm = await startExpertScript({
@@ -92,13 +104,14 @@ async function runOnce(backend: string): Promise<RunSample> {
     )
     const cpuBefore = await childrenCpuMs()
     const started = Date.now()
-    const child = spawn(process.execPath, [cli, "run", "lead", "go", "--sandbox", backend], {
+    const child = spawn(process.execPath, [cli, "run", "lead", "go", "--sandbox", variant.sandbox], {
       cwd: workspace,
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "",
         OPENAI_API_KEY: "sk-bench",
         OPENAI_BASE_URL: llm.url,
+        ...variant.env,
       },
       stdio: ["ignore", "ignore", "pipe"],
     })
@@ -146,6 +159,8 @@ async function dockerReady(): Promise<boolean> {
 export async function run(runs: number): Promise<void> {
   const backends = process.env.BENCH_BACKENDS?.split(",") ?? [
     "local",
+    "local-cold",
+    "local-unisolated",
     ...((await dockerReady()) ? ["docker"] : []),
   ]
   const yardstick: number[] = []
