@@ -44,9 +44,10 @@ export async function runConversation(job: JobContext, start: ConversationStart)
       ...(resumedFrom ? { resumedFrom } : {}),
       ...retry,
     }
-    // Its delegates' sandboxes start while it thinks (a backend with a warm pool keeps them for their runs).
+    // Its delegates' sandboxes start while it thinks (a backend with a warm pool keeps them for their runs), and one
+    // more, for its own resume after them when it has their shape (the usual case: the same provider, no skills).
     const delegates = job.options.config.experts[start.expertKey]?.delegates ?? []
-    if (delegates.length > 0) prewarm(job, delegates)
+    if (delegates.length > 0) prewarm(job, delegates, 2)
     const segment = await job.limiter.run(async () => {
       // Held once a place is free, not before: a sibling that ran meanwhile may have taken the last step.
       const lease = start.budget.reserve()

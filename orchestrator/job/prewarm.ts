@@ -21,8 +21,11 @@ export async function prewarmsQueued(job: JobContext): Promise<void> {
   await Promise.all(pending.get(job) ?? [])
 }
 
-/** Asks the backend for one warm sandbox per Expert key (those already waiting count). Never throws, never waits. */
-export function prewarm(job: JobContext, expertKeys: Iterable<string>): void {
+/**
+ * Asks the backend for `count` warm sandboxes per Expert key (those already waiting for the same shape count). Never
+ * throws, never waits.
+ */
+export function prewarm(job: JobContext, expertKeys: Iterable<string>, count = 1): void {
   const { backend, gateway, egressProxy, config, workspace } = job.options
   if (!backend.prewarm || job.stopCause) return
   let queued = pending.get(job)
@@ -50,7 +53,7 @@ export function prewarm(job: JobContext, expertKeys: Iterable<string>): void {
           jobId: job.job.id,
           expertKey,
         },
-        1,
+        count,
       )
     })().catch(() => {})
     queued.add(asked)
