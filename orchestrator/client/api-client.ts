@@ -7,6 +7,8 @@ import {
   type ContinueJobBody,
   checkpointListResponseSchema,
   continueJobBodySchema,
+  type JobListQuery,
+  jobListQuerySchema,
   jobListResponseSchema,
   jobResponseSchema,
   type StartJobBody,
@@ -17,9 +19,10 @@ import { type CallOptions, callJson, type Transport } from "./http-request.ts"
 import { type JobStream, openJobStream, type StreamOptions } from "./job-stream.ts"
 
 export interface ApiClientOptions {
-  /** where `perstack serve` listens, e.g. http://localhost:8080 */
-  baseUrl: string
-  apiKey: string
+  /** where `perstack serve` listens; default PERSTACK_API_BASE_URL, else http://127.0.0.1:8080 (serve's default) */
+  baseUrl?: string
+  /** default PERSTACK_API_KEY; without either, every call is a "validation" error naming it */
+  apiKey?: string | undefined
   /** per call, ms (a stream's timeout covers its connection only); default 30 s */
   timeoutMs?: number
   /** default: the global fetch */
@@ -34,7 +37,8 @@ export interface ApiClient {
   jobs: {
     start(body: StartJobBody, options?: CallOptions): Promise<ApiResult<JobResponse>>
     get(jobId: string, options?: CallOptions): Promise<ApiResult<JobResponse>>
-    list(options?: CallOptions): Promise<ApiResult<JobListResponse>>
+    /** newest first; `{ applicationId, expertKey, status }` keep the jobs that match every one given */
+    list(filter?: JobListQuery, options?: CallOptions): Promise<ApiResult<JobListResponse>>
     checkpoints(
       jobId: string,
       options?: CallOptions,
@@ -48,14 +52,16 @@ export interface ApiClient {
 
 export type { ApiError, ApiErrorType, ApiResult } from "./api-result.ts"
 export type { JobStream, StreamEnd, StreamOptions } from "./job-stream.ts"
-export type { ApiJob }
+export type { ApiJob, JobListQuery }
+
+const DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 
 const jobPath = (jobId: string, action = "") => `/api/v1/jobs/${encodeURIComponent(jobId)}${action}`
 
 export function createApiClient(options: ApiClientOptions): ApiClient {
   const transport: Transport = {
-    baseUrl: options.baseUrl,
-    apiKey: options.apiKey,
+    baseUrl: options.baseUrl ?? process.env.PERSTACK_API_BASE_URL ?? DEFAULT_BASE_URL,
+    apiKey: options.apiKey ?? process.env.PERSTACK_API_KEY ?? "",
     fetch: options.fetch ?? fetch,
     timeoutMs: options.timeoutMs ?? 30_000,
   }
@@ -81,7 +87,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         )
       },
       get: (jobId, call) => callJson(transport, jobPath(jobId), { method: "GET" }, jobResponseSchema, call),
-      list: (call) => callJson(transport, "/api/v1/jobs", { method: "GET" }, jobListResponseSchema, call),
+      list: (filter, call) => {
+        const valid = checked(jobListQuerySchema, filter ?? {})
+        if (!valid.ok) return Promise.resolve(valid)
+        const query = new URLSearchParams(
+          Object.entries(valid.data).filter((entry): entry is [string, string] => entry[1] !== undefined),
+        ).toString()
+        return callJson(
+          transport,
+          `/api/v1/jobs${query ? `?${query}` : ""}`,
+          { method: "GET" },
+          jobListResponseSchema,
+          call,
+        )
+      },
       checkpoints: (jobId, call) =>
         callJson(
           transport,

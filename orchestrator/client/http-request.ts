@@ -23,6 +23,13 @@ export async function send(
   init: { method: string; body?: unknown; headers?: Record<string, string> },
   options: CallOptions & { keepTimeout?: boolean } = {},
 ): Promise<ApiResult<{ response: Response; timeout: AbortSignal; signal: AbortSignal }>> {
+  if (!transport.apiKey) {
+    return failure({
+      type: "validation",
+      message: "apiKey: missing (give createApiClient an apiKey, or set PERSTACK_API_KEY)",
+      field: "apiKey",
+    })
+  }
   const timeout = AbortSignal.timeout(options.timeoutMs ?? transport.timeoutMs)
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
   try {

@@ -5,13 +5,29 @@ import { providerNameSchema } from "../../runtime/protocol/config/provider.ts"
 import { jobSchema } from "../../runtime/protocol/job.ts"
 import { statusSchema } from "../../runtime/protocol/status.ts"
 
+/** The caller's own label for the application a job belongs to (the seeds' body carries one); a list filter. */
+const applicationIdSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+
 export const startJobBodySchema = z.strictObject({
+  applicationId: applicationIdSchema.optional(),
   expertKey: z.string().min(1).max(256),
   query: z.string().min(1).max(1_000_000),
   provider: providerNameSchema.optional(),
   model: z.string().min(1).max(256).optional(),
 })
 export type StartJobBody = z.infer<typeof startJobBodySchema>
+
+/** `GET /api/v1/jobs?applicationId=&expertKey=&status=`: each given one must match. */
+export const jobListQuerySchema = z.strictObject({
+  applicationId: applicationIdSchema.optional(),
+  expertKey: z.string().min(1).max(256).optional(),
+  status: z.union([z.literal("queued"), statusSchema]).optional(),
+})
+export type JobListQuery = z.infer<typeof jobListQuerySchema>
 
 /** A follow-up query, or the answer to the pending interactive tool (optionally naming its call). */
 export const continueJobBodySchema = z.union([
@@ -26,6 +42,7 @@ export type ContinueJobBody = z.infer<typeof continueJobBodySchema>
 /** A job as the API shows it: "queued" before the orchestrator has taken it, then the job store's status. */
 export const apiJobSchema = z.strictObject({
   id: z.string().min(1),
+  applicationId: z.string().optional(),
   expertKey: z.string().min(1),
   status: z.union([z.literal("queued"), statusSchema]),
   /** running in this server now (a queued job is not) */

@@ -54,6 +54,25 @@ export async function readJsonBody<S extends z.ZodType>(
   return result.data
 }
 
+/** The URL's query parameters checked against `schema`: an unknown or repeated one is a 400 naming it. */
+export function readQuery<S extends z.ZodType>(url: URL, schema: S): z.infer<S> {
+  const params: Record<string, string> = {}
+  for (const [key, value] of url.searchParams) {
+    if (key in params) throw new HttpError(400, "query.invalid", `"${key}": given twice`, { field: key })
+    params[key] = value
+  }
+  const result = schema.safeParse(params)
+  if (result.success) return result.data
+  const issue = deepestIssue(result.error.issues)
+  const field = issue?.path.join(".") ?? ""
+  throw new HttpError(
+    400,
+    "query.invalid",
+    `${field === "" ? "the query" : `"${field}"`}: ${issue?.message ?? "invalid"}`,
+    field === "" ? {} : { field },
+  )
+}
+
 type Issue = z.core.$ZodIssue
 
 /** For a union, the most specific branch's first problem reads better than "invalid input". */

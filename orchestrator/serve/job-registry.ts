@@ -13,6 +13,7 @@ export const apiJobRecordSchema = z.strictObject({
   id: z.string().min(1),
   /** the API key's name */
   owner: z.string().min(1),
+  applicationId: z.string().min(1).optional(),
   expertKey: z.string().min(1),
   /** the first query, kept until the orchestrator has taken the job (so a queued job survives a restart) */
   query: z.string(),

@@ -31,6 +31,7 @@ export async function jobView(
               : "queued"
   return {
     id: record.id,
+    ...(record.applicationId ? { applicationId: record.applicationId } : {}),
     expertKey: record.expertKey,
     status,
     running,

@@ -283,6 +283,62 @@ describe("perstack serve: the Execution API", () => {
     }
   })
 
+  it("takes the seeds' body: applicationId is stored with the job, returned, and filters the list", async () => {
+    await using llm = await startExpertScript({
+      "fitness-assistant": [{ text: "Warm up first." }, { text: "ok" }],
+    })
+    await using server = await startTestServer(
+      llm.url,
+      `[experts."fitness-assistant"]\ninstruction = "Coach."\n${EXPERTS}`,
+      {
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          OPENAI_API_KEY: "sk-test-serve-key",
+          ANTHROPIC_API_KEY: "sk-ant-test-serve-key",
+          ANTHROPIC_BASE_URL: llm.url,
+        },
+      },
+    )
+    // The seeds' curl body, word for word.
+    const body = {
+      applicationId: "your-app-id",
+      expertKey: "fitness-assistant",
+      query: "Start today's session",
+      provider: "anthropic",
+    } as const
+    const started = await client(server).jobs.start(body)
+    if (!started.ok) throw new Error(started.error.message)
+    expect(started.data.data.job).toMatchObject({ applicationId: "your-app-id", provider: "anthropic" })
+    const jobId = started.data.data.job.id
+    const { job } = await streamAll(server, jobId)
+    expect([job.status, job.applicationId]).toEqual(["completed", "your-app-id"])
+    const other = await startJob(server, {
+      applicationId: "other-app",
+      expertKey: "fitness-assistant",
+      query: "q",
+    })
+    await streamAll(server, other)
+    await startJob(server, { expertKey: "writer", query: "none" }).then((id) => streamAll(server, id))
+
+    const ids = async (filter: Parameters<ReturnType<typeof client>["jobs"]["list"]>[0]) => {
+      const listed = await client(server).jobs.list(filter)
+      if (!listed.ok) throw new Error(listed.error.message)
+      return listed.data.data.jobs.map((listedJob) => [listedJob.id, listedJob.applicationId])
+    }
+    expect(await ids({ applicationId: "your-app-id" })).toEqual([[jobId, "your-app-id"]])
+    expect(await ids({ applicationId: "other-app", status: "completed" })).toEqual([[other, "other-app"]])
+    expect(await ids({ applicationId: "nobody" })).toEqual([])
+    expect(await ids(undefined)).toHaveLength(3)
+    // The request really went to the provider named in the body: its key, not the config's.
+    expect(
+      llm.requests.some((request) => request.headers.authorization === "Bearer sk-ant-test-serve-key"),
+    ).toBe(true)
+    // Another key sees none of them, filter or not.
+    const bobs = await client(server, KEYS.bob).jobs.list({ applicationId: "your-app-id" })
+    expect(bobs.ok && bobs.data.data.jobs).toEqual([])
+  })
+
   it("isolates keys: another key's job is a 404 everywhere, and a missing or wrong key is a 401", async () => {
     await using llm = await startExpertScript({ writer: [{ text: "mine" }] })
     await using server = await startTestServer(llm.url, EXPERTS)
@@ -324,8 +380,16 @@ describe("perstack serve: the Execution API", () => {
     const wrongType = await post({ expertKey: "writer", query: 42 })
     expect(wrongType.json.error).toMatchObject({ field: "query" })
     expect(wrongType.json.error.message).toMatch(/^"query": /)
-    const extra = await post({ expertKey: "writer", query: "q", applicationId: "x" })
-    expect([extra.status, extra.json.error.field]).toEqual([400, "applicationId"])
+    const extra = await post({ expertKey: "writer", query: "q", applicationID: "x" })
+    expect([extra.status, extra.json.error.field]).toEqual([400, "applicationID"])
+    const spaced = await post({ expertKey: "writer", query: "q", applicationId: "my app" })
+    expect([spaced.status, spaced.json.error.field]).toEqual([400, "applicationId"])
+    const badFilter = await api(server, "GET", "/api/v1/jobs?app=x")
+    expect([badFilter.status, badFilter.json.error.code, badFilter.json.error.field]).toEqual([
+      400,
+      "query.invalid",
+      "app",
+    ])
     const unknown = await post({ expertKey: "nobody", query: "q" })
     expect([unknown.status, unknown.json.error.field]).toEqual([400, "expertKey"])
     expect(unknown.json.error.message).toContain("writer")
@@ -342,10 +406,12 @@ describe("perstack serve: the Execution API", () => {
     // The client checks bodies before sending them.
     const local = await client(server).jobs.start({ expertKey: "", query: "q" })
     expect(local.ok || local.error).toMatchObject({ type: "validation", field: "expertKey" })
-    const aborted = await client(server).jobs.list({ signal: AbortSignal.abort() })
+    const aborted = await client(server).jobs.list({}, { signal: AbortSignal.abort() })
     expect(aborted.ok || aborted.error.type).toBe("abort")
     const down = await createApiClient({ baseUrl: "http://127.0.0.1:9", apiKey: "k" }).jobs.list()
     expect(down.ok || down.error.type).toBe("network")
+    const keyless = await createApiClient({ baseUrl: server.url, apiKey: "" }).jobs.list()
+    expect(keyless.ok || keyless.error).toMatchObject({ type: "validation", field: "apiKey" })
   })
 
   it("takes 100 concurrent submissions: a bounded number run, a bounded queue waits, the rest get an honest 429", async () => {

@@ -5,9 +5,9 @@ import { type Clock, type IdGenerator, newId, systemClock } from "../../runtime/
 import { planContinue } from "../job/continue-job.ts"
 import { checkProviderEnv } from "../job/sandbox-env.ts"
 import type { ApiKeys } from "./api-keys.ts"
-import { continueJobBodySchema, startJobBodySchema } from "./api-schema.ts"
+import { continueJobBodySchema, jobListQuerySchema, startJobBodySchema } from "./api-schema.ts"
 import { formatEventId, parseEventId } from "./event-id.ts"
-import { DEFAULT_MAX_BODY_BYTES, readJsonBody } from "./http-body.ts"
+import { DEFAULT_MAX_BODY_BYTES, readJsonBody, readQuery } from "./http-body.ts"
 import { HttpError, jobNotFound } from "./http-error.ts"
 import { JobActivity } from "./job-activity.ts"
 import { checkPosition, followJob } from "./job-event-follower.ts"
@@ -152,7 +152,7 @@ export class ServeApp {
     const method = request.method ?? "GET"
     if (url.pathname === "/api/v1/jobs") {
       if (method === "POST") return this.#start(request, response, owner)
-      if (method === "GET") return this.#list(response, owner)
+      if (method === "GET") return this.#list(response, url, owner)
       throw methodNotAllowed("GET, POST")
     }
     const match = JOB_PATH.exec(url.pathname)
@@ -210,6 +210,7 @@ export class ServeApp {
       version: 1,
       id: this.#ids(),
       owner,
+      ...(body.applicationId ? { applicationId: body.applicationId } : {}),
       expertKey: body.expertKey,
       query: body.query,
       ...(body.provider ? { provider: body.provider } : {}),
@@ -239,10 +240,17 @@ export class ServeApp {
     )
   }
 
-  async #list(response: ServerResponse, owner: string): Promise<void> {
-    const records = await this.registry.list(owner)
+  async #list(response: ServerResponse, url: URL, owner: string): Promise<void> {
+    const filter = readQuery(url, jobListQuerySchema)
+    const records = (await this.registry.list(owner)).filter(
+      (record) =>
+        (filter.applicationId === undefined || record.applicationId === filter.applicationId) &&
+        (filter.expertKey === undefined || record.expertKey === filter.expertKey),
+    )
     const jobs = await Promise.all(records.reverse().map((record) => this.#view(record)))
-    sendJson(response, 200, { data: { jobs } })
+    sendJson(response, 200, {
+      data: { jobs: filter.status === undefined ? jobs : jobs.filter((job) => job.status === filter.status) },
+    })
   }
 
   async #continue(request: IncomingMessage, response: ServerResponse, record: ApiJobRecord): Promise<void> {
