@@ -94,12 +94,6 @@ export async function run(options: RunOptions): Promise<JobResult> {
     if (notice) options.onWarning?.(notice)
   }
   const settings = resolveSettings(config, options, { isolated })
-  if (options.resumeFrom && !options.continueJob) {
-    throw new PerstackError(
-      "usage",
-      "resumeFrom (--resume-from) needs continueJob (--continue-job <jobId> or --continue)",
-    )
-  }
   if (options.interactiveAnswer && !options.continueJob) {
     throw new PerstackError(
       "usage",
@@ -112,6 +106,18 @@ export async function run(options: RunOptions): Promise<JobResult> {
     if (!latest)
       throw new PerstackError("job.notFound", `no job yet in ${path.join(workspace, "perstack", "jobs")}`)
     jobId = latest.id
+  }
+  if (!jobId && options.resumeFrom) {
+    // --resume-from alone (as the seeds write it): the checkpoint's id names its job.
+    const store = new JobStore(path.join(workspace, "perstack"))
+    const job = await store.jobOfCheckpoint(options.resumeFrom)
+    if (!job) {
+      throw new PerstackError(
+        "checkpoint.notFound",
+        `no checkpoint ${options.resumeFrom} in any job of ${path.join(workspace, "perstack", "jobs")}`,
+      )
+    }
+    jobId = job.id
   }
   if (jobId && options.jobId !== undefined && options.jobId !== jobId) {
     throw new PerstackError(

@@ -81,7 +81,7 @@ export function withSingleJobOptions(command: Command): Command {
     .option("--continue-job <jobId>", "continue this job")
     .option(
       "--resume-from <checkpointId>",
-      "continue from this checkpoint of the coordinator (with --continue-job)",
+      "go back to this checkpoint of the coordinator (its id names its job); without a query, a checkpoint taken mid-run runs again from there",
     )
     .option("-i, --interactive-tool-call-result", "the query is the answer to the pending interactive tool")
     .option("--workspace <path>", "the workspace every Expert works in (default: the working directory)")

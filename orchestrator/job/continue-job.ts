@@ -57,6 +57,7 @@ export interface ContinueRequest {
 /** Where a continued job starts, once the request has been checked against the job's records. */
 type ContinuePlan =
   | { kind: "resumeFrom"; checkpoint: Checkpoint; text: string }
+  | { kind: "rerunFrom"; checkpoint: Checkpoint }
   | { kind: "fromQuery"; text: string }
   | { kind: "answer"; checkpoint: Checkpoint; toolResult: ToolResult }
   | { kind: "interrupted"; last: Run; text?: string }
@@ -91,9 +92,13 @@ export async function planContinue(options: PlanContinueOptions): Promise<Contin
         `checkpoint ${checkpoint.id} belongs to "${checkpoint.expert.key}"; only the coordinator's checkpoints can be resumed`,
       )
     }
-    if (query === undefined || query === "")
-      throw new PerstackError("query.missing", "--resume-from needs a query to continue with")
-    return { kind: "resumeFrom", checkpoint, text: query }
+    if (query !== undefined && query !== "") return { kind: "resumeFrom", checkpoint, text: query }
+    // Without a query, a checkpoint taken mid-run is run again from there (time travel); an ended one needs one.
+    if (checkpoint.status === "proceeding") return { kind: "rerunFrom", checkpoint }
+    throw new PerstackError(
+      "query.missing",
+      `checkpoint ${checkpoint.id} is ${checkpoint.status}: --resume-from needs a query to continue with (without one, only a checkpoint taken mid-run, status proceeding, runs again from there)`,
+    )
   }
   const last = (await coordinatorSegments(store, job)).at(-1)
   const inFlight = last !== undefined && last.finishedAt === undefined
@@ -168,6 +173,13 @@ export async function continueStart(
         budget,
         resumedFrom: plan.checkpoint.id,
         input: { type: "continue", checkpoint: plan.checkpoint, text: plan.text },
+      })
+    case "rerunFrom":
+      return runConversation(job, {
+        expertKey,
+        budget,
+        resumedFrom: plan.checkpoint.id,
+        input: { type: "resume", checkpoint: plan.checkpoint, toolResults: [] },
       })
     case "fromQuery":
       return runConversation(job, { expertKey, budget, input: { type: "query", text: plan.text } })

@@ -159,6 +159,40 @@ describe("when things go wrong", () => {
     expect(messages).not.toContain("b.txt")
   })
 
+  it("--resume-from without a query runs a mid-run checkpoint again from there, and refuses an ended one", async () => {
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({
+      worker: [
+        { toolCalls: [{ name: "writeTextFile", arguments: { path: "a.txt", text: "A" } }] },
+        { text: "wrote a" },
+        { text: "wrote a, the second time" },
+      ],
+    })
+    const toml = configText(llm.url, PAIR)
+    const first = await runTestJob(ws, { toml, expertKey: "worker", query: "write a" })
+    const [step1, last] = await ws.store.listCheckpoints(first.job.id)
+    expect([step1?.status, last?.status]).toEqual(["proceeding", "completed"])
+    const before = await ws.store.readJob(first.job.id)
+    await expect(
+      runTestJob(ws, {
+        toml,
+        expertKey: "worker",
+        continueJob: { jobId: first.job.id, fromCheckpointId: last?.id ?? "" },
+      }),
+    ).rejects.toThrow(`checkpoint ${last?.id} is completed: --resume-from needs a query`)
+    expect(await ws.store.readJob(first.job.id)).toEqual(before)
+    const again = await runTestJob(ws, {
+      toml,
+      expertKey: "worker",
+      continueJob: { jobId: first.job.id, fromCheckpointId: step1?.id ?? "" },
+    })
+    expect(again).toMatchObject({ status: "completed", text: "wrote a, the second time" })
+    // The model saw the conversation up to step 1 (the file written), and nothing of the first ending.
+    const messages = JSON.stringify(llm.byExpert("worker").at(-1)?.body)
+    expect(messages).toContain("a.txt")
+    expect(messages).not.toContain('wrote a"')
+  })
+
   it("an interactive stop is answered with -i and the run goes on", async () => {
     await using ws = await makeJobWorkspace()
     await using llm = await startExpertScript({

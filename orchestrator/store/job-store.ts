@@ -159,6 +159,14 @@ export class JobStore {
   }
 
   /** Newest first. */
+  /** The job that holds this checkpoint, newest job first; undefined when none does. */
+  async jobOfCheckpoint(checkpointId: string): Promise<Job | undefined> {
+    for (const job of await this.listJobs()) {
+      if (await this.readCheckpointFile(job.id, checkpointId)) return job
+    }
+    return undefined
+  }
+
   async listJobs(): Promise<Job[]> {
     const ids = await listDir(this.paths.jobs)
     const jobs = await Promise.all(ids.map((id) => this.readJob(id).catch(() => undefined)))
