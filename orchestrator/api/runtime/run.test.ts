@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs"
-import { readFile, writeFile } from "node:fs/promises"
+import { readdir, readFile, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
 import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { type Checkpoint, checkpointSchema } from "../../../runtime/protocol/checkpoint.ts"
 import type { PerstackEvent } from "../../../runtime/protocol/events/index.ts"
 import { lastInput, startExpertScript } from "../../testing/expert-script.ts"
 import { ASKER_EXPERT, configText, makeJobWorkspace } from "../../testing/job-harness.ts"
-import { run } from "./index.ts"
+import { PerstackError, run } from "./index.ts"
 
 const FITNESS = `[experts."fitness-assistant"]
 description = "Assists users with their fitness journey"
@@ -103,6 +104,9 @@ describe("run() from perstack/runtime", () => {
     })
     const stored: Checkpoint[] = []
     const events: PerstackEvent[] = []
+    const privateStores = async () =>
+      (await readdir(tmpdir())).filter((name) => name.startsWith("perstack-store-"))
+    const before = await privateStores()
     const checkpoint = await run(
       {
         setting: {
@@ -127,6 +131,8 @@ describe("run() from perstack/runtime", () => {
     expect(checkpoint.status).toBe("completed")
     expect(await readFile(path.join(ws.dir, "fitness-log.md"), "utf8")).toBe("legs\n")
     expect(existsSync(path.join(ws.dir, "perstack"))).toBe(false)
+    // The job's records lived in a private folder, removed once run() returned.
+    expect((await privateStores()).filter((name) => !before.includes(name))).toEqual([])
 
     // One per finished step and one per run's end, of every Expert, each once, in the order they were made.
     const made = events.flatMap((event) =>
@@ -256,6 +262,100 @@ describe("run() from perstack/runtime", () => {
       "Done after: The run was interrupted. Continue the task where you left off.",
     )
     expect(JSON.stringify(llm.byExpert("writer").at(-1)?.body)).toContain("draft.md")
+  })
+
+  it("resumes a job aborted during a delegation from the coordinator's checkpoint: the delegate runs again", async () => {
+    await using ws = await makeJobWorkspace()
+    const controller = new AbortController()
+    await using llm = await startExpertScript({
+      "fitness-assistant": [
+        { toolCalls: [{ id: "d", name: "delegate__pro-trainer", arguments: { query: "Leg day" } }] },
+        (request) => ({ text: `Logged: ${lastInput(request)}` }),
+      ],
+      "pro-trainer": [
+        () => {
+          controller.abort()
+          return { type: "stall" }
+        },
+        { text: "Squats 5x5" },
+      ],
+    })
+    const saved = new Map<string, Checkpoint>()
+    const storage = {
+      storeCheckpoint: (checkpoint: Checkpoint) => {
+        saved.set(checkpoint.id, checkpoint)
+      },
+      retrieveCheckpoint: (_jobId: string, id: string) => saved.get(id) as Checkpoint,
+    }
+    const setting = {
+      providerConfig: { providerName: "openai" as const, baseUrl: llm.url, apiKey: "sk-test-key" },
+      expertKey: "fitness-assistant",
+      workspace: ws.dir,
+      env: ENV,
+    }
+    const config = configText(llm.url, FITNESS)
+    const stopped = await run({
+      setting: { ...setting, input: { text: "Plan legs" } },
+      signal: controller.signal,
+      config,
+      ...storage,
+    })
+    // The coordinator's last checkpoint is the one it stopped at to delegate; the job stopped while its delegate ran.
+    expect(stopped).toMatchObject({
+      status: "stoppedByDelegate",
+      expert: { key: "fitness-assistant" },
+      delegateTo: [{ toolCallId: "d" }],
+    })
+
+    const finished = await run({
+      setting: { ...setting, jobId: stopped.jobId, input: {} },
+      resumeFrom: stopped.id,
+      config,
+      ...storage,
+    })
+    expect(finished.status).toBe("completed")
+    expect(answerOf(finished)).toBe("Logged: Squats 5x5")
+    expect(llm.byExpert("pro-trainer").map(lastInput)).toEqual(["Leg day", "Leg day"])
+  })
+
+  it("stops the job when a storage callback fails, and says which one and why", async () => {
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({
+      writer: [
+        { toolCalls: [{ name: "writeTextFile", arguments: { path: "a.md", text: "a" } }] },
+        { toolCalls: [{ name: "writeTextFile", arguments: { path: "b.md", text: "b" } }] },
+        { text: "done" },
+      ],
+    })
+    const setting = {
+      providerConfig: { providerName: "openai" as const, baseUrl: llm.url, apiKey: "sk-test-key" },
+      expertKey: "writer",
+      input: { text: "Write" },
+      workspace: ws.dir,
+      env: ENV,
+    }
+    const config = configText(llm.url, FITNESS)
+    const failed = await run({
+      setting,
+      config,
+      storeCheckpoint: () => {
+        throw new Error("the database is down")
+      },
+    }).catch((error: unknown) => error)
+    expect(failed).toBeInstanceOf(PerstackError)
+    expect(failed).toMatchObject({
+      code: "run.storeCheckpointFailed",
+      message: "storeCheckpoint failed: the database is down",
+    })
+
+    await expect(
+      run({
+        setting: { ...setting, jobId: "j1" },
+        resumeFrom: "c1",
+        config,
+        retrieveCheckpoint: async () => ({ id: "c1" }) as never,
+      }),
+    ).rejects.toThrow(/^retrieveCheckpoint\(j1, c1\) returned no valid checkpoint: protocolVersion: /)
   })
 
   it("refuses an unknown setting key by name, and warns of upstream keys it ignores", async () => {
