@@ -58,6 +58,8 @@ export async function run(params: RunParams, options?: RunCallbacks): Promise<Ch
   }
   try {
     const start = await startOf(parsed, store)
+    // Checked (the provider table too) before the store is seeded: a refused call writes nothing.
+    const runOptions = runOptionsOf(setting, parsed, start)
     if (start.seed) {
       await seedJobStore(store, start.seed, {
         coordinatorExpertKey: setting.expertKey,
@@ -91,7 +93,7 @@ export async function run(params: RunParams, options?: RunCallbacks): Promise<Ch
     let result: Awaited<ReturnType<typeof runJob>>
     try {
       result = await runJob({
-        ...runOptionsOf(setting, parsed, start),
+        ...runOptions,
         workspace,
         storeRoot,
         signal: AbortSignal.any(signals),
