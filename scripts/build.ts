@@ -18,6 +18,13 @@ const entries = [
   },
   // The library: run() and friends, for applications that embed Perstack.
   { entry: "orchestrator/index.ts", out: "dist/index.js", bundleDependencies: false, executable: false },
+  // `perstack/runtime`: the run() the product docs show (upstream @perstack/runtime's), over the library's run().
+  {
+    entry: "orchestrator/api/runtime/index.ts",
+    out: "dist/runtime-api.js",
+    bundleDependencies: false,
+    executable: false,
+  },
   // The protocol schemas, for applications that read our events and checkpoints.
   {
     entry: "runtime/protocol/index.ts",

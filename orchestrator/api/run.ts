@@ -31,6 +31,10 @@ export interface RunOptions extends SettingOverrides {
   /** default: process.env plus .env and .env.local in the workspace (see loadEnv for the precedence) */
   env?: Readonly<Record<string, string | undefined>>
   envPath?: string[]
+  /** laid over the environment (given or loaded): e.g. a provider key the caller holds */
+  envOverrides?: Readonly<Record<string, string>>
+  /** where the job store lives (default `<workspace>/perstack`) */
+  storeRoot?: string
   /** continue a job: its id, or "latest" */
   continueJob?: string
   /** with continueJob: go back to this checkpoint of the coordinator */
@@ -82,7 +86,11 @@ export async function run(options: RunOptions): Promise<JobResult> {
   if (lock.stale) options.onWarning?.(lock.stale)
   const { lockfile } = lock
   const envFiles = options.envPath ?? config.envPath
-  const env = options.env ?? (await loadEnv({ dir: workspace, files: envFiles, processEnv: process.env }))
+  const env = {
+    ...(options.env ?? (await loadEnv({ dir: workspace, files: envFiles, processEnv: process.env }))),
+    ...options.envOverrides,
+  }
+  const storeRoot = path.resolve(options.storeRoot ?? path.join(workspace, "perstack"))
   // The sandboxes' stderr reaches the caller scrubbed (below), once the settings name the job's secrets.
   let stderrSink: ((runId: string, chunk: Buffer) => void) | undefined
   const backend = await createBackend(options.sandbox ?? config.runtime ?? DEFAULTS.sandbox, {
@@ -102,9 +110,8 @@ export async function run(options: RunOptions): Promise<JobResult> {
   }
   let jobId = options.continueJob
   if (jobId === "latest") {
-    const [latest] = await new JobStore(path.join(workspace, "perstack")).listJobs()
-    if (!latest)
-      throw new PerstackError("job.notFound", `no job yet in ${path.join(workspace, "perstack", "jobs")}`)
+    const [latest] = await new JobStore(storeRoot).listJobs()
+    if (!latest) throw new PerstackError("job.notFound", `no job yet in ${path.join(storeRoot, "jobs")}`)
     jobId = latest.id
   }
   if (!jobId && options.resumeFrom) {
@@ -150,6 +157,7 @@ export async function run(options: RunOptions): Promise<JobResult> {
       : {}),
     ...(options.jobId ? { jobId: options.jobId } : {}),
     workspace,
+    storeRoot,
     backend,
     inputs: jobInputFiles({
       workspace,

@@ -80,3 +80,26 @@ describe("model tiers", () => {
     )
   })
 })
+
+describe("the provider", () => {
+  const FILE = `[provider]\nproviderName = "openai"\n[provider.setting]\nbaseUrl = "https://llm.example/v1"\norganization = "acme"\n${TEAM}`
+
+  it("named alone keeps the file's settings for the same provider, and drops them for another", () => {
+    expect(resolveSettings(config(FILE), { provider: "openai" }).provider).toEqual({
+      providerName: "openai",
+      setting: { baseUrl: "https://llm.example/v1", organization: "acme" },
+    })
+    expect(resolveSettings(config(FILE), { provider: "fireworks" }).provider).toEqual({
+      providerName: "fireworks",
+    })
+  })
+
+  it("given as a table (the library's providerConfig) is laid over the file's settings key by key", () => {
+    const given = { providerName: "openai", setting: { baseUrl: "https://other.example/v1" } } as const
+    expect(resolveSettings(config(FILE), { provider: given }).provider).toEqual({
+      providerName: "openai",
+      setting: { baseUrl: "https://other.example/v1", organization: "acme" },
+    })
+    expect(resolveSettings(config(TEAM), { provider: given }).provider).toEqual(given)
+  })
+})

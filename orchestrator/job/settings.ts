@@ -55,7 +55,8 @@ export interface JobSettings {
 }
 
 export interface SettingOverrides {
-  provider?: ProviderName
+  /** a provider by name, or a whole provider table (the library's providerConfig); see resolveSettings */
+  provider?: ProviderName | ProviderConfig
   model?: string
   reasoningBudget?: ReasoningBudget
   maxSteps?: number
@@ -78,13 +79,16 @@ export function resolveSettings(
   backend: { isolated?: boolean } = {},
 ): JobSettings {
   const configured = config.provider
-  // A provider named on the command line keeps the file's settings only when it is the same provider.
+  const wanted: { providerName: ProviderName; setting?: object } | undefined =
+    typeof overrides.provider === "string" ? { providerName: overrides.provider } : overrides.provider
+  // A provider named on the command line keeps the file's settings only when it is the same provider; a table given
+  // by an API caller is laid over them, key by key.
   const provider: ProviderConfig =
-    overrides.provider === undefined
+    wanted === undefined
       ? (configured ?? { providerName: DEFAULTS.providerName })
-      : configured?.providerName === overrides.provider
-        ? configured
-        : ({ providerName: overrides.provider } as ProviderConfig)
+      : configured?.providerName === wanted.providerName
+        ? ({ ...configured, ...withSetting(configured.setting, wanted.setting) } as ProviderConfig)
+        : (wanted as ProviderConfig)
   const sandbox = overrides.sandbox ?? config.runtime ?? DEFAULTS.sandbox
   // On for docker and kubernetes, and for local sandboxes that are isolated (a plain process could read the key
   // in the orchestrator's own environment anyway); else only when asked, or when a [budget] needs it.
@@ -113,6 +117,10 @@ export function resolveSettings(
     forwardEnv,
     ...(overrides.jobTimeout !== undefined ? { jobTimeout: overrides.jobTimeout } : {}),
   }
+}
+
+function withSetting(file: object | undefined, given: object | undefined): { setting?: object } {
+  return file || given ? { setting: { ...file, ...given } } : {}
 }
 
 /**
