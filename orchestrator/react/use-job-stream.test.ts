@@ -214,6 +214,19 @@ describe("useJobStream against perstack serve", () => {
       view.rerender(createElement(JobView, { jobId: slow, client: api }))
       await expect.poll(() => streams.openFor(slow), { timeout: 10_000 }).toBe(1)
       await expect.poll(() => frame(view), { timeout: 10_000 }).toContain("Take your time")
+
+      // Disabled, the stream closes; enabled again, it goes on after the last event it had.
+      view.rerender(createElement(JobView, { jobId: slow, client: api, enabled: false }))
+      await expect.poll(() => streams.openFor(slow), { timeout: 10_000 }).toBe(0)
+      await expect.poll(() => frame(view)).not.toContain("(connected)")
+      view.rerender(createElement(JobView, { jobId: slow, client: api }))
+      await expect.poll(() => streams.openFor(slow), { timeout: 10_000 }).toBe(1)
+      await expect.poll(() => frame(view)).toContain("(connected)")
+      expect(streams.lastEventIds.at(-1)).toMatch(/.+/)
+      expect(frame(view).split("\n")).toEqual([
+        "status: proceeding (connected)",
+        "writer query: Take your time",
+      ])
     } finally {
       view.unmount()
     }

@@ -8,6 +8,7 @@ import type { ApiClient, ApiJob, StreamOptions } from "../client/api-client.ts"
 import type { StreamError } from "../serve/api-schema.ts"
 import type { Activity } from "./activity.ts"
 import { JobStreamError } from "./job-stream-error.ts"
+import { initialStreamingState } from "./streaming-state.ts"
 import { type RunResult, useRun } from "./use-run.ts"
 
 /** Upstream's connector: any async iterable of the job's events, ended (or not) by the signal. */
@@ -116,10 +117,15 @@ export function useJobStream(options: UseJobStreamOptions): JobStreamResult {
       update,
       deliver,
     }).catch((error: unknown) => update({ isConnected: false, error: JobStreamError.from(error) }))
-    return () => controller.abort()
+    return () => {
+      controller.abort()
+      setConnection((previous) => (previous.isConnected ? { ...previous, isConnected: false } : previous))
+    }
   }, [jobId, enabled, generation, reset, appendHistoricalEvents])
 
   const resume = useCallback(() => setGeneration((n) => n + 1), [])
+  // Rendered with a new job before the effect has started over: show nothing of the old one.
+  if (position.current.jobId !== jobId) return { ...EMPTY, resume }
   const done = connection.isDone && connection.job
   return {
     activities: run.activities,
@@ -131,6 +137,16 @@ export function useJobStream(options: UseJobStreamOptions): JobStreamResult {
     status: done ? connection.job?.status : (run.status ?? connection.job?.status),
     resume,
   }
+}
+
+const EMPTY: Omit<JobStreamResult, "resume"> = {
+  activities: [],
+  streaming: initialStreamingState,
+  isComplete: false,
+  eventCount: 0,
+  latestActivity: null,
+  ...closed(undefined),
+  status: undefined,
 }
 
 async function follow(context: {
