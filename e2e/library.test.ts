@@ -1,4 +1,4 @@
-// The package as a TypeScript library: an application imports `perstack` and `perstack/protocol`, typed.
+// The package as a TypeScript library: an application imports `perstack`, `perstack/protocol` and `perstack/react`, typed.
 import { execFile } from "node:child_process"
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -16,6 +16,9 @@ describe("perstack as a library", () => {
     await mkdir(path.join(app, "node_modules/@types"), { recursive: true })
     await symlink(repo, path.join(app, "node_modules/perstack"))
     await symlink(path.join(repo, "node_modules/@types/node"), path.join(app, "node_modules/@types/node"))
+    // The application's own React (and Ink, to render it in a terminal).
+    for (const name of ["react", "@types/react", "ink", "ink-testing-library"])
+      await symlink(path.join(repo, "node_modules", name), path.join(app, "node_modules", name))
     await writeFile(path.join(app, "package.json"), '{ "type": "module" }')
     await writeFile(
       path.join(app, "tsconfig.json"),
@@ -72,5 +75,47 @@ catch (error) { console.log(error.code, error.message) }
     )
     const { stdout } = await exec(process.execPath, [path.join(app, "main.mjs")], { cwd: app })
     expect(stdout.trim()).toBe('expert.notFound no Expert "nobody" in perstack.toml (defined: writer)')
+  })
+
+  it("type-checks an application using perstack/react's hooks with the API client", async () => {
+    const errors = await typecheck(`import { createElement } from "react"
+import { type Activity, createApiClient, useJobStream } from "perstack/react"
+const client = createApiClient({ baseUrl: "http://localhost:8080", apiKey: "psk-x" })
+export function JobView({ jobId }: { jobId: string }) {
+  const { activities, status, error, isDone } = useJobStream({ jobId, client })
+  const line = (activity: Activity) => (activity.type === "complete" ? activity.text : activity.type)
+  return createElement("pre", null, [status, error?.code, isDone, ...activities.map(line)].join("\\n"))
+}
+`)
+    expect(errors).toBe("")
+  })
+
+  it("runs perstack/react's bundle with the application's React: useRun renders pushed events", async () => {
+    await writeFile(
+      path.join(app, "react.mjs"),
+      `import { render } from "ink-testing-library"
+import { Text } from "ink"
+import { createElement } from "react"
+import { useRun } from "perstack/react"
+let run
+function View() {
+  run = useRun()
+  return createElement(Text, null, run.activities.map((a) => a.type + ": " + a.text).join(" | "))
+}
+const view = render(createElement(View))
+const base = { protocolVersion: 2, jobId: "j", runId: "r", expertKey: "writer", stepNumber: 1, timestamp: 0 }
+const checkpoint = { protocolVersion: 2, id: "c", jobId: "j", runId: "r", status: "init", stepNumber: 1,
+  expert: { key: "writer", name: "writer", version: "1.0.0" },
+  usage: { inputTokens: 0, outputTokens: 0, reasoningTokens: 0, totalTokens: 0, cachedInputTokens: 0 },
+  history: { messageCount: 0, newMessages: [] } }
+run.addEvent({ ...base, id: "e1", type: "startRun", initialCheckpoint: checkpoint,
+  inputMessages: [{ id: "m", type: "userMessage", contents: [{ type: "textPart", id: "t", text: "Write a poem" }] }] })
+await new Promise((resolve) => setTimeout(resolve, 100))
+console.log(view.lastFrame())
+view.unmount()
+`,
+    )
+    const { stdout } = await exec(process.execPath, [path.join(app, "react.mjs")], { cwd: app })
+    expect(stdout.trim()).toBe("query: Write a poem")
   })
 })

@@ -32,6 +32,15 @@ const entries = [
     bundleDependencies: false,
     executable: false,
   },
+  // perstack/react: hooks and activities for applications (web or Ink). React and zod stay imports, so the
+  // application's own React is the one used; nothing in it needs Node's built-ins, so it is built for any platform.
+  {
+    entry: "orchestrator/react/index.ts",
+    out: "dist/react.js",
+    bundleDependencies: false,
+    executable: false,
+    platform: "neutral" as const,
+  },
 ]
 
 await mkdir(path.join(root, "dist"), { recursive: true })
@@ -82,7 +91,7 @@ await build({
   logLevel: "warning",
 })
 await chmod(path.join(root, "dist/image/perstack.js"), 0o755)
-for (const { entry, out, bundleDependencies, executable, chunks } of entries) {
+for (const { entry, out, bundleDependencies, executable, chunks, platform } of entries) {
   await build({
     ...(chunks
       ? {
@@ -94,7 +103,7 @@ for (const { entry, out, bundleDependencies, executable, chunks } of entries) {
       : { entryPoints: [path.join(root, entry)], outfile: path.join(root, out) }),
     bundle: true,
     packages: bundleDependencies ? undefined : "external",
-    platform: "node",
+    platform: platform ?? "node",
     format: "esm",
     target: "node22",
     sourcemap: "linked",

@@ -1,0 +1,317 @@
+// Folds a job's events into the activities a UI lists (upstream's processRunEventToActivity): deterministic, so
+// the same events give the same activities, ids included, whether they arrive live or are replayed from the store.
+import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import type { Message, ToolResultContent } from "../../runtime/protocol/message.ts"
+import type { Status } from "../../runtime/protocol/status.ts"
+import type { ToolCall, ToolResult } from "../../runtime/protocol/tool.ts"
+import type { Activity, ActivityOf } from "./activity.ts"
+
+const DELEGATE_SKILL_PREFIX = "delegate/"
+
+type ToolKind = "tool" | "delegate" | "interactive"
+
+interface ToolState {
+  toolCall: ToolCall
+  kind: ToolKind
+  /** its activity was emitted (a delegate's: its delegate activity; the result of a delegate: `returned`) */
+  logged: boolean
+  returned: boolean
+}
+
+/** One run segment: a fresh run, a delegate, or a resume (each resume is a segment with its own run id). */
+interface RunState {
+  expertKey: string
+  queryLogged: boolean
+  lastActivityId?: string
+  delegatedBy?: { expertKey: string; runId: string }
+  /** reasoning not yet attached to an activity */
+  reasoning?: string
+  status: Status
+}
+
+/**
+ * Mutable, so a long job folds in place: tool calls by id live across segments (a delegate's result arrives in
+ * the parent's resumed segment, under a new run id).
+ */
+export interface ActivityProcessState {
+  tools: Map<string, ToolState>
+  runStates: Map<string, RunState>
+  /** the latest segment that is not a delegate: its status is the job's */
+  rootRunId?: string
+}
+
+export function createInitialActivityProcessState(): ActivityProcessState {
+  return { tools: new Map(), runStates: new Map() }
+}
+
+/** The activities of a whole sequence of events (a stored log, a finished stream). */
+export function toActivities(events: Iterable<PerstackEvent>): Activity[] {
+  const state = createInitialActivityProcessState()
+  const out: Activity[] = []
+  for (const event of events) processRunEventToActivity(state, event, (activity) => out.push(activity))
+  return out
+}
+
+/**
+ * The job's status as its events tell it (the server's `complete` event tells it for sure): the root segment's,
+ * "proceeding" while it waits for delegates; undefined before any run started.
+ */
+export function jobStatusOf(state: ActivityProcessState): Status | undefined {
+  const root = state.rootRunId ? state.runStates.get(state.rootRunId) : undefined
+  if (!root) return undefined
+  return root.status === "stoppedByDelegate" ? "proceeding" : root.status
+}
+
+/** The root segment gave its final answer or stopped for good (an error, the step budget, a dead sandbox). */
+export function isRootComplete(state: ActivityProcessState): boolean {
+  const status = jobStatusOf(state)
+  return status === "completed" || status === "stoppedByError" || status === "stoppedByExceededMaxSteps"
+}
+
+const textOf = (contents: readonly ToolResultContent[]) =>
+  contents.map((part) => (part.type === "textPart" ? part.text : `[${part.type}]`)).join("\n")
+
+const delegateKeyOf = (call: ToolCall) =>
+  call.skillName.startsWith(DELEGATE_SKILL_PREFIX)
+    ? call.skillName.slice(DELEGATE_SKILL_PREFIX.length)
+    : call.toolName
+
+const thinkingOf = (messages: readonly Message[]): string | undefined => {
+  const parts = messages.flatMap((message) =>
+    message.type === "expertMessage"
+      ? message.contents.flatMap((part) => (part.type === "thinkingPart" ? [part.thinking] : []))
+      : [],
+  )
+  return parts.length > 0 ? parts.join("\n") : undefined
+}
+
+/** A tool call and its result as a generalTool activity (upstream's toolToActivity, for every skill). */
+export function toolToActivity(
+  toolCall: ToolCall,
+  toolResult: Pick<ToolResult, "result" | "isError">,
+  reasoning: string | undefined,
+  meta: Pick<Activity, "id" | "expertKey" | "runId" | "previousActivityId" | "delegatedBy">,
+): ActivityOf<"generalTool"> {
+  return {
+    type: "generalTool",
+    ...definedOnly({ ...meta, reasoning }),
+    skillName: toolCall.skillName,
+    toolName: toolCall.toolName,
+    toolCallId: toolCall.id,
+    args: toolCall.args,
+    result: toolResult.result,
+    ...(toolResult.isError ? { error: textOf(toolResult.result) } : {}),
+  }
+}
+
+function definedOnly<T extends Record<string, unknown>>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as T
+}
+
+/** Processes one event, calling `addActivity` for each activity it completes (zero, one or several). */
+export function processRunEventToActivity(
+  state: ActivityProcessState,
+  event: PerstackEvent,
+  addActivity: (activity: Activity) => void,
+): void {
+  const expertKey = "expertKey" in event && event.expertKey ? event.expertKey : undefined
+  let run = state.runStates.get(event.runId)
+  if (!run) {
+    // Runtime and orchestrator events may come before the run's first state event: they name no Expert for sure.
+    if (!expertKey) return
+    run = { expertKey, queryLogged: false, status: "init" }
+    state.runStates.set(event.runId, run)
+  }
+  const segment = run
+  const emit = <T extends Activity["type"]>(
+    type: T,
+    id: string,
+    fields: Omit<ActivityOf<T>, "type" | "id" | "expertKey" | "runId" | "previousActivityId" | "delegatedBy">,
+    options: { withReasoning?: boolean } = {},
+  ) => {
+    const reasoning = options.withReasoning === false ? undefined : segment.reasoning
+    if (options.withReasoning !== false) segment.reasoning = undefined
+    addActivity({
+      type,
+      id,
+      expertKey: segment.expertKey,
+      runId: event.runId,
+      ...definedOnly({
+        previousActivityId: segment.lastActivityId,
+        delegatedBy: segment.delegatedBy,
+        reasoning,
+      }),
+      ...fields,
+    } as Activity)
+    segment.lastActivityId = id
+  }
+  const emitTool = (tool: ToolState, result: Pick<ToolResult, "result" | "isError">) => {
+    tool.logged = true
+    const id = `action-${tool.toolCall.id}`
+    const reasoning = segment.reasoning
+    segment.reasoning = undefined
+    addActivity(
+      toolToActivity(tool.toolCall, result, reasoning, {
+        id,
+        expertKey: segment.expertKey,
+        runId: event.runId,
+        ...definedOnly({ previousActivityId: segment.lastActivityId, delegatedBy: segment.delegatedBy }),
+      }),
+    )
+    segment.lastActivityId = id
+  }
+  const register = (calls: readonly ToolCall[], kind?: ToolKind) => {
+    for (const call of calls) {
+      const known = state.tools.get(call.id)
+      const callKind = kind ?? (call.skillName.startsWith(DELEGATE_SKILL_PREFIX) ? "delegate" : "tool")
+      if (known) known.kind = known.kind === "tool" ? callKind : known.kind
+      else state.tools.set(call.id, { toolCall: call, kind: callKind, logged: false, returned: false })
+    }
+  }
+  const resolve = (result: Pick<ToolResult, "id" | "result" | "isError">) => {
+    const tool = state.tools.get(result.id)
+    if (tool && tool.kind === "tool" && !tool.logged) emitTool(tool, result)
+  }
+
+  switch (event.type) {
+    case "startRun": {
+      const by = event.initialCheckpoint.delegatedBy
+      if (by && !segment.delegatedBy) segment.delegatedBy = { expertKey: by.expert.key, runId: by.runId }
+      if (!segment.delegatedBy) state.rootRunId = event.runId
+      segment.status = "proceeding"
+      const resumed = ["stoppedByDelegate", "stoppedByInteractiveTool"].includes(
+        event.initialCheckpoint.status,
+      )
+      const user = event.inputMessages.find((message) => message.type === "userMessage")
+      const text = user?.contents.flatMap((part) => (part.type === "textPart" ? [part.text] : [])).join("\n")
+      if (text && !segment.queryLogged && !resumed) {
+        segment.queryLogged = true
+        emit("query", `query-${event.runId}`, { text }, { withReasoning: false })
+      }
+      return
+    }
+    case "completeStreamingReasoning":
+      segment.reasoning = event.text
+      return
+    case "callTools":
+    case "callDelegate":
+      segment.reasoning ??= thinkingOf([event.newMessage])
+      register(event.toolCalls, event.type === "callDelegate" ? "delegate" : undefined)
+      if (event.type === "callDelegate") {
+        for (const call of event.toolCalls) {
+          const tool = state.tools.get(call.id) as ToolState
+          if (tool.logged) continue
+          tool.logged = true
+          const query = typeof call.args.query === "string" ? call.args.query : ""
+          emit("delegate", `delegate-${call.id}`, {
+            delegateExpertKey: delegateKeyOf(call),
+            query,
+            toolCallId: call.id,
+          })
+        }
+      }
+      return
+    case "callInteractiveTool": {
+      segment.reasoning ??= thinkingOf([event.newMessage])
+      register([event.toolCall], "interactive")
+      const tool = state.tools.get(event.toolCall.id) as ToolState
+      if (tool.logged) return
+      tool.logged = true
+      const { skillName, toolName, args, id } = event.toolCall
+      emit("interactiveTool", `interactive-${id}`, { skillName, toolName, args, toolCallId: id })
+      return
+    }
+    // A call's result, the moment it finished; resolveToolResults and attemptCompletion repeat it at step end.
+    case "recordToolResult":
+    case "attemptCompletion":
+      resolve(event.toolResult)
+      return
+    case "resolveToolResults":
+      for (const result of event.toolResults) resolve(result)
+      return
+    case "finishAllToolCalls": {
+      // The resumed segment's tool message: the delegates' answers, and any result not seen before.
+      const returned: ActivityOf<"delegationComplete">["results"] = []
+      for (const message of event.newMessages) {
+        if (message.type !== "toolMessage") continue
+        for (const part of message.contents) {
+          if (part.type !== "toolResultPart") continue
+          const tool = state.tools.get(part.toolCallId)
+          if (!tool) continue
+          if (tool.kind === "delegate" && !tool.returned) {
+            tool.returned = true
+            returned.push({
+              toolCallId: part.toolCallId,
+              delegateExpertKey: delegateKeyOf(tool.toolCall),
+              text: textOf(part.contents),
+              isError: part.isError === true,
+            })
+          } else if (tool.kind === "tool" && !tool.logged) {
+            emitTool(tool, { result: part.contents, ...(part.isError ? { isError: true } : {}) })
+          }
+        }
+      }
+      if (returned.length > 0)
+        emit(
+          "delegationComplete",
+          `delegation-complete-${event.id}`,
+          { count: returned.length, results: returned },
+          { withReasoning: false },
+        )
+      return
+    }
+    case "retry":
+      emit("retry", `retry-${event.id}`, { error: event.reason, message: "" })
+      return
+    case "completeRun":
+      segment.reasoning ??= thinkingOf(event.step.newMessages)
+      segment.status = "completed"
+      emit("complete", `completion-${event.runId}`, { text: event.text })
+      return
+    case "stopRunByError":
+      segment.status = "stoppedByError"
+      emit("error", `error-${event.id}`, {
+        error: event.error.message,
+        errorName: event.error.name,
+        isRetryable: event.error.isRetryable,
+        ...(event.error.code ? { code: event.error.code } : {}),
+      })
+      return
+    case "stopRunByExceededMaxSteps":
+      segment.status = "stoppedByExceededMaxSteps"
+      emit("error", `error-${event.id}`, {
+        error: "the job's step budget is spent",
+        errorName: "ExceededMaxSteps",
+        isRetryable: true,
+        code: "run.exceededMaxSteps",
+      })
+      return
+    case "stopRunByDelegate":
+      segment.status = "stoppedByDelegate"
+      return
+    case "stopRunByInteractiveTool":
+      segment.status = "stoppedByInteractiveTool"
+      return
+    case "sandboxExited": {
+      // A sandbox that ended before its run did: it died, timed out, or was cancelled.
+      if (event.reason === "completed" || (segment.status !== "proceeding" && segment.status !== "init"))
+        return
+      const cancelled = event.reason === "cancelled"
+      segment.status = cancelled ? "stoppedByCancel" : "stoppedByError"
+      emit(
+        "error",
+        `error-${event.id}`,
+        {
+          error: cancelled ? "the run was cancelled" : `the sandbox ended early: ${event.reason}`,
+          errorName: cancelled ? "Cancelled" : "SandboxExited",
+          isRetryable: true,
+          code: `sandbox.${event.reason}`,
+        },
+        { withReasoning: false },
+      )
+      return
+    }
+    default:
+      return
+  }
+}
