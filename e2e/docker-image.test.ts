@@ -15,6 +15,7 @@ import {
   sweepSession,
   userWorkspace,
 } from "./support/docker-session.ts"
+import { SEED_DOCKERFILE } from "./support/seed-blocks.ts"
 
 const repo = path.resolve(import.meta.dirname, "..")
 const example = path.join(repo, "examples/fitness-assistant")
@@ -146,18 +147,7 @@ describe("docker run perstack/perstack", () => {
   it("builds the seeds' production Dockerfile as written, and its image runs the Expert", async () => {
     await using context = await userWorkspace()
     // The seeds' Dockerfile, word for word (its comments included).
-    await writeFile(
-      path.join(context.dir, "Dockerfile"),
-      `FROM perstack/perstack:latest
-# Install extra dependencies and configure a non-root user here if needed:
-# RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
-# RUN useradd -m agent
-# USER agent
-COPY perstack.toml .
-RUN perstack install
-ENTRYPOINT ["perstack", "run", "my-expert"]
-`,
-    )
+    await writeFile(path.join(context.dir, "Dockerfile"), SEED_DOCKERFILE)
     await writeFile(
       path.join(context.dir, "perstack.toml"),
       `model = "scripted"
