@@ -119,7 +119,17 @@ describe("crash recovery", () => {
   it("gives up after crashRetries and gives the failure to the parent", async () => {
     await using ws = await makeJobWorkspace()
     const events: PerstackEvent[] = []
-    const dieEachTime = () => {
+    let kills = 0
+    const dieEachTime = async () => {
+      // A retry's (warm) sandbox may ask the model before its sandboxStarted is heard: wait for it, so the kill
+      // never goes to the sandbox that is already dead.
+      kills += 1
+      await until(
+        () =>
+          events.filter((event) => event.type === "sandboxStarted" && event.expertKey === "worker").length >=
+          kills,
+        "the worker's sandbox to start",
+      )
       process.kill(sandboxPid(events, "worker"), "SIGKILL")
       return { type: "stall" as const }
     }
