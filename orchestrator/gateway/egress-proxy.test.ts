@@ -3,7 +3,8 @@
 import http from "node:http"
 import net, { type AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type EgressLookup, parseAuthority, refusedAddressReason, startEgressProxy } from "./egress-proxy.ts"
+import { type EgressLookup, parseAuthority, refusedAddressReason } from "./egress-admission.ts"
+import { startEgressProxy } from "./egress-proxy.ts"
 
 const NAMES: Record<string, string[]> = {
   "api.allowed.test": ["127.0.0.1"],

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest"
 import { startScriptedLlmServer } from "../../runtime/testing/scripted-llm/scripted-llm-server.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
-import { rateLimitPauseMs, startLlmGateway } from "./llm-gateway.ts"
+import { startLlmGateway } from "./llm-gateway.ts"
+import { rateLimitPauseMs } from "./rate-limit-hold.ts"
 
 const REAL_KEY = "sk-test-orchestrator-key"
 const PROVIDER = { providerName: "openai" as const }

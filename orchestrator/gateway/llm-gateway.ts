@@ -1,23 +1,18 @@
 // The orchestrator's OpenAI-compatible LLM gateway: a sandbox holds a per-run token, never the provider's key. The
 // gateway swaps the token for the key, forwards to the provider, streams the answer back, counts tokens and
 // refuses a job's requests once its [budget] is spent. A 429 holds every run's next request for the pause it asks.
-import { randomBytes } from "node:crypto"
-import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http"
-import https from "node:https"
-import { pipeline } from "node:stream"
-import { authHeader, requestTarget, resolveProvider } from "../../runtime/llm/resolve-provider.ts"
+import http, { type IncomingMessage, type ServerResponse } from "node:http"
 import type { TokenBudget } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
-import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
-import { isSecretValue, providerSecrets } from "../secrets/job-secrets.ts"
-import { scrubbingTransform } from "../secrets/scrub-transform.ts"
-import { SecretScrubber } from "../secrets/secret-scrubber.ts"
+import type { Usage } from "../../runtime/protocol/usage.ts"
 import { ACK_PATH, AckBoard } from "./ack-board.ts"
-import { type ChatRequest, readChatRequest } from "./chat-request.ts"
+import { readChatRequest } from "./chat-request.ts"
+import { type ForwardContext, forwardRequest } from "./forward-request.ts"
+import { GatewayLedger } from "./gateway-ledger.ts"
 import { bearer, sendError, sendInvalidToken } from "./gateway-reply.ts"
 import { listenForSandboxes } from "./listen.ts"
-import { RequestMeter } from "./request-meter.ts"
-import { budgetSpent } from "./token-budget.ts"
+import { providerUpstream } from "./provider-upstream.ts"
+import { RateLimitHold } from "./rate-limit-hold.ts"
 
 export interface LlmGateway {
   /** the base URL a run is given: on the address it listens on (loopback, which the docker backend rewrites) */
@@ -60,260 +55,102 @@ export interface LlmGatewayOptions {
   initialUsage?: Usage
 }
 
-/** Not forwarded in either direction: they describe one connection, or carry a credential the gateway replaces. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "upgrade",
-  "te",
-  "trailer",
-  "host",
-  "authorization",
-  "api-key",
-  "openai-organization",
-  "openai-project",
-])
-
 const ROUTES: Record<string, { method: string; path: string }> = {
   "/v1/chat/completions": { method: "POST", path: "chat/completions" },
   "/v1/models": { method: "GET", path: "models" },
 }
 
-/** What a 429 asks for: `retry-after-ms`, else `retry-after` (seconds or an HTTP date), else 1 s; at most 60 s. */
-export function rateLimitPauseMs(headers: IncomingMessage["headers"], now = Date.now()): number {
-  const header = (name: string) => {
-    const value = headers[name]
-    return Array.isArray(value) ? value[0] : value
-  }
-  const milliseconds = Number(header("retry-after-ms"))
-  const retryAfter = header("retry-after")
-  let pause = 1000
-  if (Number.isFinite(milliseconds) && milliseconds > 0) pause = milliseconds
-  else if (retryAfter !== undefined && /^\d+(\.\d+)?$/.test(retryAfter.trim()))
-    pause = Number(retryAfter) * 1000
-  else if (retryAfter !== undefined && Number.isFinite(Date.parse(retryAfter)))
-    pause = Date.parse(retryAfter) - now
-  return Math.min(Math.max(pause, 0), 60_000)
-}
-
 export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGateway> {
-  const provider = resolveProvider({ provider: options.provider, env: options.env })
-  const upstreamHeaders: OutgoingHttpHeaders = {
-    ...provider.headers,
-    ...authHeader(provider),
-    ...(provider.organization ? { "openai-organization": provider.organization } : {}),
-    ...(provider.project ? { "openai-project": provider.project } : {}),
+  const context: ForwardContext = {
+    upstream: providerUpstream(options.provider, options.env),
+    ledger: new GatewayLedger(options.budget, options.initialUsage),
+    hold: new RateLimitHold(),
   }
-  // A provider may echo the key it was sent (an error saying which key it refused): the sandbox never gets it.
-  const credentials = providerSecrets({ provider: options.provider, env: options.env })
-  if (isSecretValue(provider.apiKey) && !credentials.some((secret) => secret.value === provider.apiKey))
-    credentials.push({ name: "provider-key", value: provider.apiKey })
-  const answerSecrets = credentials.length > 0 ? new SecretScrubber(credentials, []) : undefined
-  const secure = provider.baseUrl.startsWith("https:")
-  /** Where a run's request goes: the provider's URL for the path, with Azure's deployment and api-version. */
-  const upstreamUrl = (path: string, model: string | undefined): string => {
-    const target = requestTarget(provider, model ?? "")
-    const url = new URL(`${target.baseUrl.replace(/\/+$/, "")}/${path}`)
-    for (const [name, value] of Object.entries(target.query)) url.searchParams.set(name, value)
-    return url.toString()
-  }
-  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true })
-  const transport = secure ? https : http
-
-  const grants = new Map<string, { runId: string; model?: string }>()
-  const perRun = new Map<string, Usage>()
-  let usage = options.initialUsage ?? emptyUsage()
-  let budgetError = budgetSpent(options.budget, usage)
-  /** until when requests are held after the provider's 429 (shared by all the job's runs) */
-  let pausedUntil = 0
-
-  const record = (runId: string, spent: Usage) => {
-    perRun.set(runId, addUsage(perRun.get(runId) ?? emptyUsage(), spent))
-    usage = addUsage(usage, spent)
-    budgetError ??= budgetSpent(options.budget, usage)
-  }
-
   const acks = new AckBoard()
-  /** per token, how to end each of its requests in flight (counting what they had spent) */
-  const inFlight = new Map<string, Set<() => void>>()
-
-  function handle(request: IncomingMessage, response: ServerResponse): void {
-    const path = (request.url ?? "/").split("?")[0] ?? "/"
-    if (path.startsWith(ACK_PATH) && request.method === "GET") {
-      acks.answer(request, response, decodeURIComponent(path.slice(ACK_PATH.length)))
-      return
-    }
-    const route = ROUTES[path]
-    if (!route || route.method !== request.method) {
-      request.resume()
-      sendError(
-        response,
-        404,
-        "gateway.notFound",
-        `the gateway serves POST /v1/chat/completions and GET /v1/models`,
-      )
-      return
-    }
-    const token = bearer(request.headers.authorization)
-    const runId = token === undefined ? undefined : grants.get(token)?.runId
-    if (token === undefined || runId === undefined) {
-      request.resume()
-      sendInvalidToken(response)
-      return
-    }
-    if (budgetError) {
-      request.resume()
-      // 402: not a rate limit, and not retried by the runtime; the run stops with this message.
-      sendError(response, 402, "budget.exceeded", budgetError)
-      return
-    }
-    if (route.path !== "chat/completions") {
-      held(response, () => forward({ request, response, route, runId, token }))
-      return
-    }
-    // A chat request is read whole: only a request the gateway can read is one whose tokens it can count.
-    readChatRequest(request).then(
-      (chat) => {
-        if ("status" in chat) sendError(response, chat.status, chat.code, chat.message)
-        else held(response, () => forward({ request, response, route, runId, token, chat }))
-      },
-      () => response.destroy(),
-    )
-  }
-
-  /** The provider asked the job to slow down: every run's request waits out the pause, not only the refused one. */
-  function held(response: ServerResponse, go: () => void): void {
-    const wait = pausedUntil - Date.now()
-    if (wait <= 0) {
-      go()
-      return
-    }
-    const timer = setTimeout(go, wait)
-    response.once("close", () => clearTimeout(timer))
-  }
-
-  function forward(options: {
-    request: IncomingMessage
-    response: ServerResponse
-    route: { method: string; path: string }
-    runId: string
-    token: string
-    /** a chat request, read: it goes as its body, metered */
-    chat?: ChatRequest
-  }): void {
-    const { request, response, route, runId, token, chat } = options
-    // Revoked while it was read or held: its run has ended.
-    if (!grants.has(token)) {
-      sendInvalidToken(response)
-      return
-    }
-    const headers: OutgoingHttpHeaders = { ...upstreamHeaders }
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value
-    }
-    if (chat) headers["content-length"] = chat.body.length
-    const meter = chat
-      ? new RequestMeter({ promptBytes: chat.sentBytes, onSpent: (spent) => record(runId, spent) })
-      : undefined
-    const aborter = new AbortController()
-    const ends = inFlight.get(token) ?? new Set()
-    inFlight.set(token, ends)
-    const end = () => {
-      ends.delete(end)
-      meter?.finish(false)
-      aborter.abort()
-      response.destroy()
-    }
-    ends.add(end)
-    // A client that goes away takes the provider request with it; what was forwarded until then counts.
-    response.once("close", () => {
-      ends.delete(end)
-      if (response.writableFinished) return
-      meter?.finish(false)
-      aborter.abort()
-    })
-    const upstream = transport.request(upstreamUrl(route.path, grants.get(token)?.model), {
-      method: route.method,
-      headers,
-      agent,
-      signal: aborter.signal,
-    })
-    upstream.once("response", (answer) => {
-      const status = answer.statusCode ?? 502
-      if (status === 429) {
-        pausedUntil = Math.max(pausedUntil, Date.now() + rateLimitPauseMs(answer.headers))
-      }
-      const outHeaders: OutgoingHttpHeaders = {}
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (!HOP_BY_HOP.has(name) && value !== undefined) outHeaders[name] = value
-      }
-      // Scrubbed, the body may change length: it goes chunked.
-      if (answerSecrets) delete outHeaders["content-length"]
-      response.writeHead(status, outHeaders)
-      response.flushHeaders()
-      if (meter && status < 300) {
-        meter.answered(answer.headers["content-type"])
-        answer.on("data", (chunk: Buffer) => meter.write(chunk))
-        answer.once("end", () => meter.finish(true))
-      } else {
-        meter?.refused()
-      }
-      // Chunk by chunk, pausing the provider when the sandbox reads slowly.
-      if (answerSecrets) pipeline(answer, scrubbingTransform(answerSecrets), response, () => undefined)
-      else pipeline(answer, response, () => undefined)
-    })
-    upstream.once("error", (error) => {
-      meter?.finish(false)
-      if (aborter.signal.aborted) return
-      sendError(
-        response,
-        502,
-        "gateway.upstream",
-        `the gateway could not reach the provider: ${error.message}`,
-      )
-    })
-    if (chat) upstream.end(chat.body)
-    else pipeline(request, upstream, () => undefined)
-  }
-
-  const server = http.createServer(handle)
+  const server = http.createServer((request, response) => handle(context, acks, request, response))
   server.keepAliveTimeout = 30_000
   const { host, port } = await listenForSandboxes(server, options.host, options.port)
 
+  const { ledger } = context
   const close = async () => {
-    grants.clear()
+    ledger.revokeAll()
     await new Promise<void>((resolve) => {
       server.close(() => resolve())
       server.closeAllConnections()
     })
-    agent.destroy()
+    context.upstream.agent.destroy()
   }
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/v1`,
     issueToken(runId, options) {
-      const token = `pgw-${randomBytes(32).toString("base64url")}`
-      grants.set(token, { runId, ...(options?.model !== undefined ? { model: options.model } : {}) })
+      const token = ledger.issue({ runId, ...(options?.model !== undefined ? { model: options.model } : {}) })
       acks.open(token)
       return token
     },
     revokeToken(token) {
-      grants.delete(token)
-      // Its sandbox has ended: what its requests still in flight had spent is counted now.
-      for (const end of [...(inFlight.get(token) ?? [])]) end()
-      inFlight.delete(token)
+      ledger.revoke(token)
       acks.close(token)
     },
     acknowledge: (token, eventId) => acks.acknowledge(token, eventId),
-    runUsage: (runId) => perRun.get(runId) ?? emptyUsage(),
+    runUsage: (runId) => ledger.runUsage(runId),
     get usage() {
-      return usage
+      return ledger.usage
     },
     get budgetError() {
-      return budgetError
+      return ledger.budgetError
     },
     close,
     [Symbol.asyncDispose]: close,
   }
+}
+
+/** One request of a sandbox's: an acknowledgement asked for, or a run's call to the provider. */
+function handle(
+  context: ForwardContext,
+  acks: AckBoard,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  const path = (request.url ?? "/").split("?")[0] ?? "/"
+  if (path.startsWith(ACK_PATH) && request.method === "GET") {
+    acks.answer(request, response, decodeURIComponent(path.slice(ACK_PATH.length)))
+    return
+  }
+  const route = ROUTES[path]
+  if (!route || route.method !== request.method) {
+    request.resume()
+    sendError(
+      response,
+      404,
+      "gateway.notFound",
+      `the gateway serves POST /v1/chat/completions and GET /v1/models`,
+    )
+    return
+  }
+  const token = bearer(request.headers.authorization)
+  const runId = context.ledger.grant(token)?.runId
+  if (token === undefined || runId === undefined) {
+    request.resume()
+    sendInvalidToken(response)
+    return
+  }
+  if (context.ledger.budgetError) {
+    request.resume()
+    // 402: not a rate limit, and not retried by the runtime; the run stops with this message.
+    sendError(response, 402, "budget.exceeded", context.ledger.budgetError)
+    return
+  }
+  const forward = { request, response, route, runId, token }
+  if (route.path !== "chat/completions") {
+    context.hold.held(response, () => forwardRequest(context, forward))
+    return
+  }
+  // A chat request is read whole: only a request the gateway can read is one whose tokens it can count.
+  readChatRequest(request).then(
+    (chat) => {
+      if ("status" in chat) sendError(response, chat.status, chat.code, chat.message)
+      else context.hold.held(response, () => forwardRequest(context, { ...forward, chat }))
+    },
+    () => response.destroy(),
+  )
 }
