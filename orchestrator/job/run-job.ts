@@ -7,23 +7,25 @@ import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 import type { Status } from "../../runtime/protocol/status.ts"
-import { emptyUsage } from "../../runtime/protocol/usage.ts"
-import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
-import { egressDomains } from "../gateway/domain-allowlist.ts"
-import { type EgressProxyOptions, startEgressProxy } from "../gateway/egress-proxy.ts"
-import { startLlmGateway } from "../gateway/llm-gateway.ts"
+import type { EgressProxyOptions } from "../gateway/egress-proxy.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { jobSecrets } from "../secrets/job-secrets.ts"
 import { SecretScrubber } from "../secrets/secret-scrubber.ts"
 import { JobStore } from "../store/job-store.ts"
 import { type InputFile, refuseChangedInputs, snapshotInputs } from "../trust/job-inputs.ts"
-import { describeOutcome, settleAbandoned, WorkspaceGuard } from "../trust/workspace-guard.ts"
-import { type ContinueRequest, continueStart, planContinue } from "./continue-job.ts"
+import { describeOutcome, WorkspaceGuard } from "../trust/workspace-guard.ts"
+import { type ContinueRequest, continueStart } from "./continue-job.ts"
 import { type Outcome, runConversation } from "./conversation.ts"
 import { finalizeInFlightRuns } from "./finalize-in-flight.ts"
 import { JobContext } from "./job-context.ts"
-import { expertOf } from "./run-spec-factory.ts"
-import { checkProviderEnv } from "./sandbox-env.ts"
+import {
+  admitJob,
+  jobRecord,
+  refuseUnderLock,
+  settleAbandonedJobs,
+  startJobEgressProxy,
+  startJobGateway,
+} from "./job-start.ts"
 import type { JobSettings } from "./settings.ts"
 import { StepBudget } from "./step-budget.ts"
 
@@ -68,86 +70,24 @@ export interface JobResult {
   error?: string
 }
 
-/** PERSTACK_GATEWAY_PORT, checked: a port number, or undefined when unset. */
-function gatewayPort(env: Readonly<Record<string, string | undefined>>): number | undefined {
-  const value = env.PERSTACK_GATEWAY_PORT
-  if (value === undefined || value === "") return undefined
-  const port = Number(value)
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new PerstackError(
-      "gateway.badPort",
-      `PERSTACK_GATEWAY_PORT="${value}": expected a port number (1-65535)`,
-    )
-  }
-  return port
-}
-
 export async function runJob(options: RunJobOptions): Promise<JobResult> {
   const ids = options.ids ?? newId
   const clock = options.clock ?? systemClock
   const store = new JobStore(options.storeRoot ?? `${options.workspace}/perstack`)
-  expertOf(options.config, options.expertKey)
-  checkProviderEnv(options.settings.provider, options.env)
-  if (options.config.budget && !options.settings.gateway) {
-    throw new PerstackError(
-      "budget.needsGateway",
-      "[budget] in perstack.toml is enforced by the LLM gateway, which is off for this job: drop --no-gateway (or gateway: false), or remove [budget]",
-    )
-  }
-
-  const existing = options.continueJob ? await store.readJob(options.continueJob.jobId) : undefined
-  if (options.continueJob && !existing) {
-    throw new PerstackError("job.notFound", `no job ${options.continueJob.jobId} in ${store.paths.jobs}`)
-  }
-  if (existing && existing.coordinatorExpertKey !== options.expertKey) {
-    throw new PerstackError(
-      "job.wrongExpert",
-      `job ${existing.id} belongs to "${existing.coordinatorExpertKey}", not "${options.expertKey}"`,
-    )
-  }
-  const jobId = existing?.id ?? options.jobId ?? ids()
+  const { existing, jobId } = await admitJob(options, store, ids)
   const warn = options.onWarning ?? (() => {})
   const isolated = await options.backend.isolated()
   // What sandboxes of a job whose orchestrator died may have left in the workspace is settled before anything reads it.
-  for (const settled of await settleAbandoned({
-    workspace: options.workspace,
-    storeRoot: store.paths.root,
-    claim: async (id) => {
-      const held = await store.lock(id)
-      return () => held.release()
-    },
-  })) {
-    for (const line of describeOutcome(settled.jobId, settled, isolated)) warn(line)
-  }
+  await settleAbandonedJobs(options.workspace, store, isolated, warn)
   const inputs = await snapshotInputs(options.workspace, options.inputs ?? [])
   if (existing && !options.acceptChangedInputs) refuseChangedInputs(existing, inputs)
   await using lock = await store.lock(jobId)
   // Checked under the lock, before anything is written: a refused command changes nothing on disk.
-  if (existing && options.continueJob) {
-    await refuseContinue(store, existing, options.continueJob, options)
-  } else if (options.jobId !== undefined && (await store.readJob(jobId))) {
-    throw new PerstackError(
-      "job.exists",
-      `job ${jobId} already exists in ${store.paths.jobs}: continue it with --continue-job ${jobId}, or choose another --job-id`,
-    )
-  }
-  // Stopped when the job ends, whichever way: `await using` closes it after the lock is released.
+  await refuseUnderLock(store, { existing, jobId }, options, ids)
+  // Stopped when the job ends, whichever way: `await using` closes them after the lock is released.
   const host = options.settings.gateway ? ((await options.backend.hostAddress?.()) ?? "127.0.0.1") : undefined
-  await using gateway = host
-    ? await startLlmGateway({
-        provider: options.settings.provider,
-        env: options.env,
-        host,
-        // A fixed port where NetworkPolicies name it (k8s/: 8089); any free one otherwise.
-        ...(gatewayPort(options.env) !== undefined ? { port: gatewayPort(options.env) } : {}),
-        ...(options.config.budget ? { budget: options.config.budget } : {}),
-        ...(existing ? { initialUsage: existing.usage } : {}),
-      })
-    : undefined
-  // Beside the gateway, for the Experts whose skills may reach some domains from a locked-down sandbox.
-  const anyDomains = Object.values(options.config.experts).some((expert) => egressDomains(expert).length > 0)
-  await using egressProxy =
-    host && anyDomains ? await startEgressProxy({ host, ...options.egressProxy }) : undefined
+  await using gateway = host ? await startJobGateway(options, host, existing) : undefined
+  await using egressProxy = host ? await startJobEgressProxy(options, host) : undefined
   // Disposed first, once every sandbox of the job has ended: the backend frees what it kept for the job.
   await using _released = {
     [Symbol.asyncDispose]: async () => {
@@ -155,21 +95,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     },
   }
   const job = new JobContext({
-    job: existing
-      ? { ...withoutFinish(existing), status: "proceeding", maxSteps: options.settings.maxSteps, inputs }
-      : {
-          protocolVersion: PROTOCOL_VERSION,
-          id: jobId,
-          status: "proceeding",
-          coordinatorExpertKey: options.expertKey,
-          ...(options.query !== undefined ? { query: options.query } : {}),
-          backend: options.backend.name,
-          totalSteps: 0,
-          maxSteps: options.settings.maxSteps,
-          usage: emptyUsage(),
-          inputs,
-          startedAt: clock(),
-        },
+    job: jobRecord(options, { existing, jobId, inputs, startedAt: clock() }),
     config: options.config,
     settings: options.settings,
     store,
@@ -205,39 +131,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   // On every way out, once the job's sandboxes have ended.
   await using _guarded = { [Symbol.asyncDispose]: closeGuard }
 
-  const onAbort = () => void job.stop("cancelled")
-  options.signal?.addEventListener("abort", onAbort, { once: true })
-  if (options.signal?.aborted) onAbort()
-  const timer = options.settings.jobTimeout
-    ? setTimeout(() => void job.stop("timeout"), options.settings.jobTimeout)
-    : undefined
-  // maxSteps is the job's whole budget: a continued job has what its earlier runs left.
-  const budget = new StepBudget(Math.max(0, options.settings.maxSteps - job.job.totalSteps))
-  let outcome: Outcome
-  try {
-    outcome = options.continueJob
-      ? await continueStart(job, options.expertKey, options.continueJob, options.query, budget)
-      : await runConversation(job, {
-          expertKey: options.expertKey,
-          budget,
-          input: { type: "query", text: options.query ?? "" },
-        })
-  } catch (error) {
-    // The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, wait for their records,
-    // then finish them in the space the store kept in reserve. No run stays "proceeding", no log keeps a torn line.
-    await job.stop("cancelled")
-    await job.idle()
-    await store.releaseReserve()
-    await finalizeInFlightRuns(job, jobFailure(error)).catch(() => undefined)
-    await store
-      .writeJob({ ...job.job, status: "stoppedByError", usage: job.jobUsage(), finishedAt: clock() })
-      .catch(() => undefined)
-    throw error
-  } finally {
-    if (timer) clearTimeout(timer)
-    options.signal?.removeEventListener("abort", onAbort)
-  }
-
+  const outcome = await driveJob(job, options)
   const status = jobStatus(job, outcome)
   // finishedAt: when the job last stopped running, whatever the status (a resumed job clears it).
   // The tokens of runs that ended without a step (killed mid-generation) count too: the gateway's figure, final.
@@ -255,6 +149,48 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   }
 }
 
+/** The coordinator's conversation, stopped on cancel or timeout; a failure of the orchestrator's own ends it. */
+async function driveJob(job: JobContext, options: RunJobOptions): Promise<Outcome> {
+  const onAbort = () => void job.stop("cancelled")
+  options.signal?.addEventListener("abort", onAbort, { once: true })
+  if (options.signal?.aborted) onAbort()
+  const timer = options.settings.jobTimeout
+    ? setTimeout(() => void job.stop("timeout"), options.settings.jobTimeout)
+    : undefined
+  // maxSteps is the job's whole budget: a continued job has what its earlier runs left.
+  const budget = new StepBudget(Math.max(0, options.settings.maxSteps - job.job.totalSteps))
+  try {
+    return options.continueJob
+      ? await continueStart(job, options.expertKey, options.continueJob, options.query, budget)
+      : await runConversation(job, {
+          expertKey: options.expertKey,
+          budget,
+          input: { type: "query", text: options.query ?? "" },
+        })
+  } catch (error) {
+    await failJob(job, error)
+    throw error
+  } finally {
+    if (timer) clearTimeout(timer)
+    options.signal?.removeEventListener("abort", onAbort)
+  }
+}
+
+/**
+ * The orchestrator cannot go on (a full disk, a broken store): stop every sandbox, wait for their records, then
+ * finish them in the space the store kept in reserve. No run stays "proceeding", no log keeps a torn line.
+ */
+async function failJob(job: JobContext, error: unknown): Promise<void> {
+  const { store, clock } = job.options
+  await job.stop("cancelled")
+  await job.idle()
+  await store.releaseReserve()
+  await finalizeInFlightRuns(job, jobFailure(error)).catch(() => undefined)
+  await store
+    .writeJob({ ...job.job, status: "stoppedByError", usage: job.jobUsage(), finishedAt: clock() })
+    .catch(() => undefined)
+}
+
 /** Why the runs a failed job left in flight stopped, as their records say it (resumable: see CRASH_CODES). */
 function jobFailure(error: unknown): RunError {
   const diskFull = error instanceof PerstackError && error.code === "store.diskFull"
@@ -264,35 +200,6 @@ function jobFailure(error: unknown): RunError {
     message: error instanceof Error ? error.message : String(error),
     isRetryable: true,
   }
-}
-
-/** Throws what a continue request would be refused for, reading the job's records only. */
-async function refuseContinue(
-  store: JobStore,
-  existing: Job,
-  request: ContinueRequest,
-  options: RunJobOptions,
-): Promise<void> {
-  if (options.settings.maxSteps <= existing.totalSteps) {
-    throw new PerstackError(
-      "job.noStepsLeft",
-      `job ${existing.id} has taken ${existing.totalSteps} of its ${options.settings.maxSteps} steps (--max-steps): give a larger --max-steps to continue it`,
-    )
-  }
-  await planContinue({
-    store,
-    job: existing,
-    expertKey: options.expertKey,
-    request,
-    query: options.query,
-    ids: options.ids ?? newId,
-  })
-}
-
-/** A continued job is running again: it has no finish time until it finishes. */
-function withoutFinish(job: Job): Job {
-  const { finishedAt: _, ...rest } = job
-  return rest
 }
 
 function jobStatus(job: JobContext, outcome: Outcome): Status {
