@@ -55,6 +55,18 @@ console.log(result.status, result.text, checkpoint?.stepNumber)
     expect(errors).toBe("")
   })
 
+  it("types a failure's code as one of the product's error codes", async () => {
+    const errors = await typecheck(`import { type ErrorCode, PerstackError, run } from "perstack"
+try { await run({ expert: "writer", query: "hi" }) } catch (error) {
+  if (error instanceof PerstackError) { const code: ErrorCode = error.code; if (code === "expert.notfound") console.log(code) }
+}
+`)
+    // A misspelt code is a compile error: the codes are a union, not strings.
+    expect(errors).toMatch(
+      /index\.ts\(3,81\): error TS2367: This comparison appears to be unintentional .* '"expert\.notfound"' have no overlap/,
+    )
+  })
+
   it("catches a misuse at compile time", async () => {
     const errors = await typecheck(`import { run } from "perstack"
 await run({ expert: "writer", query: "hi", maxSteps: "ten" })
@@ -68,13 +80,15 @@ await run({ expert: "writer", query: "hi", maxSteps: "ten" })
   it("runs: the bundle imports and refuses a missing Expert with a clear error", async () => {
     await writeFile(
       path.join(app, "main.mjs"),
-      `import { run } from "perstack"
+      `import { ERROR_CODES, PerstackError, run } from "perstack"
 try { await run({ expert: "nobody", query: "hi", config: '[experts."writer"]\\ninstruction = "Write."\\n', env: {} }) }
-catch (error) { console.log(error.code, error.message) }
+catch (error) { console.log(error instanceof PerstackError, ERROR_CODES.includes(error.code), error.code, error.message) }
 `,
     )
     const { stdout } = await exec(process.execPath, [path.join(app, "main.mjs")], { cwd: app })
-    expect(stdout.trim()).toBe('expert.notFound no Expert "nobody" in perstack.toml (defined: writer)')
+    expect(stdout.trim()).toBe(
+      'true true expert.notFound no Expert "nobody" in perstack.toml (defined: writer)',
+    )
   })
 
   it("type-checks an application using perstack/react's hooks with the API client", async () => {

@@ -1,4 +1,5 @@
 // A problem found in a config file, and how it prints: file:line:col, the key path, what was expected.
+import type { ErrorCode } from "../../runtime/errors/error-codes.ts"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { KeyPath } from "./toml-locator.ts"
 
@@ -43,7 +44,7 @@ export class ConfigError extends PerstackError {
   override readonly name = "ConfigError"
   readonly problems: readonly ConfigProblem[]
 
-  constructor(code: string, problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, problems: readonly ConfigProblem[], options?: { cause?: unknown }) {
     super(code, problems.map(formatProblem).join("\n"), options)
     this.problems = problems
   }

@@ -1,5 +1,7 @@
 // A chat request as the gateway forwards it: read whole (capped), parsed, and a streamed one made to report its usage.
+
 import type { IncomingMessage } from "node:http"
+import type { ErrorCode } from "../../runtime/errors/error-codes.ts"
 
 /** A conversation with its tool results is large, but not this large. */
 export const MAX_CHAT_REQUEST_BYTES = 64 * 1024 * 1024
@@ -13,11 +15,11 @@ export interface ChatRequest {
 
 export interface Refusal {
   status: number
-  code: string
+  code: ErrorCode
   message: string
 }
 
-const refusal = (status: number, code: string, message: string): Refusal => ({ status, code, message })
+const refusal = (status: number, code: ErrorCode, message: string): Refusal => ({ status, code, message })
 
 /**
  * The body to forward, or why the gateway will not: only what it can read can be counted. A streamed request gets

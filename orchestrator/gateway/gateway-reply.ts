@@ -1,7 +1,9 @@
 // How the gateway reads a caller's token and answers a request it refuses: an OpenAI-style error body.
-import type { ServerResponse } from "node:http"
 
-export function sendError(response: ServerResponse, status: number, code: string, message: string): void {
+import type { ServerResponse } from "node:http"
+import type { ErrorCode } from "../../runtime/errors/error-codes.ts"
+
+export function sendError(response: ServerResponse, status: number, code: ErrorCode, message: string): void {
   if (response.headersSent) {
     response.destroy()
     return

@@ -1,6 +1,6 @@
 // After the orchestrator died: every run still marked in flight is closed from its own event log, its sandbox
 // reaped by label, and its last state recorded, so the job can be continued like one whose sandboxes crashed.
-import type { RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { RunError, WrittenRunError } from "../../runtime/protocol/checkpoint.ts"
 import { isTerminalEvent, type TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import { emptyUsage } from "../../runtime/protocol/usage.ts"
@@ -9,7 +9,7 @@ import { trimTornTail } from "../store/torn-tail.ts"
 import type { JobContext } from "./job-context.ts"
 import { RecoveryTracker } from "./recovery.ts"
 
-const LOST: RunError = {
+const LOST: WrittenRunError = {
   name: "OrchestratorLost",
   code: "orchestrator.lost",
   message: "the orchestrator stopped while this run was in flight",

@@ -238,7 +238,7 @@ describe("a sandbox that cannot start", () => {
       start: (options) =>
         options.spec.expert.key === "worker"
           ? Promise.reject(
-              new PerstackError("sandbox.imageMissing", "image perstack/sandbox:9.9 is not there"),
+              new PerstackError("docker.imageMissing", "image perstack/sandbox:9.9 is not there"),
             )
           : local.start(options),
     }
@@ -256,6 +256,6 @@ describe("a sandbox that cannot start", () => {
       /^Noted: Error: The delegate "worker" failed: the sandbox could not start: image perstack\/sandbox:9\.9/,
     )
     const worker = (await ws.store.listRuns(result.job.id)).find((run) => run.expertKey === "worker")
-    expect(worker).toMatchObject({ status: "stoppedByError", error: { code: "sandbox.imageMissing" } })
+    expect(worker).toMatchObject({ status: "stoppedByError", error: { code: "docker.imageMissing" } })
   })
 })

@@ -1,7 +1,7 @@
 // A whole job: create or continue it, drive the coordinator's conversation, stop everything on cancel or timeout.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { type Clock, type IdGenerator, newId, systemClock } from "../../runtime/ids.ts"
-import type { Checkpoint, RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { Checkpoint, WrittenRunError } from "../../runtime/protocol/checkpoint.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
@@ -192,7 +192,7 @@ async function failJob(job: JobContext, error: unknown): Promise<void> {
 }
 
 /** Why the runs a failed job left in flight stopped, as their records say it (resumable: see CRASH_CODES). */
-function jobFailure(error: unknown): RunError {
+function jobFailure(error: unknown): WrittenRunError {
   const diskFull = error instanceof PerstackError && error.code === "store.diskFull"
   return {
     name: diskFull ? "DiskFull" : "OrchestratorFailed",

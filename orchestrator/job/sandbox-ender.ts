@@ -1,12 +1,12 @@
 // Ends a sandbox on the orchestrator's own account (stuck silent, or printing what no event may carry), once,
 // keeping why and whether the run may be resumed in a fresh sandbox.
-import type { RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { WrittenRunError } from "../../runtime/protocol/checkpoint.ts"
 import { formatBytes, MAX_EVENT_LINE_BYTES } from "../../runtime/protocol/limits.ts"
 import type { RejectedItem } from "../intake/event-intake.ts"
 import type { Sandbox } from "../sandbox/sandbox.ts"
 
 export interface SandboxEnding {
-  error: RunError
+  error: WrittenRunError
   resumable: boolean
 }
 
@@ -52,7 +52,7 @@ export class SandboxEnder {
   }
 }
 
-function silentError(silentMs: number, silenceMs: number): RunError {
+function silentError(silentMs: number, silenceMs: number): WrittenRunError {
   return {
     name: "SandboxSilent",
     code: "sandbox.silent",

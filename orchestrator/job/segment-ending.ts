@@ -1,6 +1,6 @@
 // How a segment ends when its sandbox did not say: the reason read off its exit, the terminal event written for
 // it (its checkpoint stored first), the input to resume it from, and the run's final record.
-import type { RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { WrittenRunError } from "../../runtime/protocol/checkpoint.ts"
 import type { TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import { EXIT_EVENT_TOO_LARGE } from "../../runtime/protocol/limits.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
@@ -23,7 +23,7 @@ export function eventTooLargeEnding(exit: SandboxExit, guard: RunGuard): Sandbox
       .split("\n")
       .at(-1)
       ?.replace(/^perstack-runtime: /, "") ?? ""
-  const error = {
+  const error: WrittenRunError = {
     name: "EventTooLarge",
     code: "run.eventTooLarge",
     message: guard.text(said || "an event was too large to print"),
@@ -39,7 +39,7 @@ export function eventTooLargeEnding(exit: SandboxExit, guard: RunGuard): Sandbox
 export async function recordCrash(
   job: JobContext,
   options: { spec: RunSpec; guard: RunGuard; log: SegmentLog; exit: SandboxExit; tracker?: RecoveryTracker },
-  error?: RunError,
+  error?: WrittenRunError,
 ): Promise<Extract<TerminalEvent, { type: "stopRunByError" }>> {
   const { ids, clock, store } = job.options
   const { spec, guard, log, exit } = options

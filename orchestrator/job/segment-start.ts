@@ -1,7 +1,7 @@
 // Starts a segment's sandbox in the shape of its Expert, with the run's labels and the gateway's services; a
 // sandbox that cannot start (a missing image, no engine) is the run's error, which its parent hears of.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
-import type { RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { WrittenRunError } from "../../runtime/protocol/checkpoint.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
 import type { Sandbox, SandboxServices } from "../sandbox/sandbox.ts"
 import type { JobContext } from "./job-context.ts"
@@ -15,7 +15,7 @@ export interface SegmentAccess {
   services: SandboxServices | undefined
 }
 
-export type StartedSandbox = { sandbox: Sandbox } | { failed: RunError }
+export type StartedSandbox = { sandbox: Sandbox } | { failed: WrittenRunError }
 
 export async function startSegmentSandbox(
   job: JobContext,
@@ -48,7 +48,7 @@ export async function startSegmentSandbox(
   }
 }
 
-function startFailed(error: unknown, guard: RunGuard): RunError {
+function startFailed(error: unknown, guard: RunGuard): WrittenRunError {
   return {
     name: "SandboxStartFailed",
     code: error instanceof PerstackError ? error.code : "sandbox.startFailed",

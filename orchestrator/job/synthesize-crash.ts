@@ -1,6 +1,6 @@
 // The terminal event a sandbox never printed: it died, so the orchestrator writes stopRunByError for it.
 import type { Clock, IdGenerator } from "../../runtime/ids.ts"
-import type { CheckpointRecord, RunError } from "../../runtime/protocol/checkpoint.ts"
+import type { CheckpointRecord, WrittenRunError } from "../../runtime/protocol/checkpoint.ts"
 import type { TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import { historyBaseOf, toCheckpointRecord } from "../../runtime/protocol/history-index.ts"
 import type { RunSpec } from "../../runtime/protocol/run-spec.ts"
@@ -18,13 +18,13 @@ export function synthesizeCrash(options: {
   clock: Clock
   stopCause: StopCause | undefined
   /** the error to record instead of one derived from the exit (a sandbox that could not start) */
-  error?: RunError
+  error?: WrittenRunError
 }): Extract<TerminalEvent, { type: "stopRunByError" }> {
   const { spec, exit } = options
   const stopped = exit.reason === "cancelled" || exit.reason === "timeout" || options.stopCause !== undefined
   const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`
   const tail = exit.stderrTail.trim().split("\n").slice(-20).join("\n")
-  const error: RunError = options.error
+  const error: WrittenRunError = options.error
     ? options.error
     : stopped
       ? {

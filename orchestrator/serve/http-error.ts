@@ -1,15 +1,16 @@
 // An error that becomes one HTTP response: status, a stable code, a message safe to show, and extra headers.
+import type { ErrorCode } from "../../runtime/errors/error-codes.ts"
 
 export class HttpError extends Error {
   override readonly name = "HttpError"
   readonly status: number
-  readonly code: string
+  readonly code: ErrorCode
   readonly field: string | undefined
   readonly headers: Readonly<Record<string, string>>
 
   constructor(
     status: number,
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { field?: string; headers?: Record<string, string>; cause?: unknown } = {},
   ) {

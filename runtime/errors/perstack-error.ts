@@ -1,7 +1,8 @@
-// The one error class of the product: a stable string code, a cause, and retryability derived from the code.
+// The one error class of the product: a stable code (one of ERROR_CODES), a cause, and retryability derived from it.
+import type { ErrorCode } from "./error-codes.ts"
 
 /** Codes whose failures are worth retrying as they are. */
-const RETRYABLE_CODES: ReadonlySet<string> = new Set([
+const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "provider.rateLimited",
   "provider.serverError",
   "provider.timeout",
@@ -12,9 +13,9 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set([
 
 export class PerstackError extends Error {
   override readonly name: string = "PerstackError"
-  readonly code: string
+  readonly code: ErrorCode
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
   }

@@ -1,5 +1,7 @@
 // Turns whatever a provider call threw into a ProviderError with a code, a status and a retry hint.
+
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import type { ErrorCode } from "../errors/error-codes.ts"
 import { PerstackError } from "../errors/perstack-error.ts"
 
 export class ProviderError extends PerstackError {
@@ -9,7 +11,7 @@ export class ProviderError extends PerstackError {
   readonly retryAfterMs: number | undefined
 
   constructor(options: {
-    code: string
+    code: ErrorCode
     message: string
     statusCode?: number
     retryAfterMs?: number
@@ -32,7 +34,7 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-function codeForStatus(status: number): string {
+function codeForStatus(status: number): ErrorCode {
   if (status === 429) return "provider.rateLimited"
   if (status === 408) return "provider.timeout"
   if (status === 409 || status >= 500) return "provider.serverError"

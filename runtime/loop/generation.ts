@@ -3,7 +3,7 @@ import { PerstackError } from "../errors/perstack-error.ts"
 import { toChatMessages } from "../llm/chat-messages.ts"
 import type { Generation, LlmTool } from "../llm/generate.ts"
 import { ProviderError } from "../llm/provider-error.ts"
-import type { RunError } from "../protocol/checkpoint.ts"
+import type { WrittenRunError } from "../protocol/checkpoint.ts"
 import { formatBytes, MAX_GENERATION_BYTES } from "../protocol/limits.ts"
 import { addUsage, type Usage } from "../protocol/usage.ts"
 import { finishStep, type LoopContext, snapshot } from "./context.ts"
@@ -113,7 +113,7 @@ export function retryStep(
   return ctx.events.run("retry", { reason, newMessages, usage: generation.usage })
 }
 
-export function toRunError(error: unknown): RunError {
+export function toRunError(error: unknown): WrittenRunError {
   if (error instanceof ProviderError) {
     return {
       name: error.name,

@@ -1,7 +1,9 @@
 // A checkpoint: the full state of one Expert's conversation after a step, enough to resume it anywhere. Whole, as
 // readers get it and a RunSpec carries it; as a record (protocol 2), as events and the store hold it, its
 // conversation is an earlier checkpoint's plus the messages that came after, so the store grows with the work.
+
 import { z } from "zod"
+import type { ErrorCode } from "../errors/error-codes.ts"
 import { messageSchema } from "./message.ts"
 import { statusSchema } from "./status.ts"
 import { toolCallSchema, toolResultSchema } from "./tool.ts"
@@ -41,6 +43,8 @@ export const runErrorSchema = z.strictObject({
   isRetryable: z.boolean(),
 })
 export type RunError = z.infer<typeof runErrorSchema>
+/** A run error as this version writes it: its code one of ours. (Read back, a record's code may be any string.) */
+export type WrittenRunError = RunError & { code: ErrorCode }
 
 export const todoSchema = z.strictObject({
   id: z.number().int().nonnegative(),

@@ -1,7 +1,9 @@
 // The seeds' `run()` (upstream @perstack/runtime's): a setting in, the job's last checkpoint out, over our run().
+
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
+import type { ErrorCode } from "../../../runtime/errors/error-codes.ts"
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import { newId } from "../../../runtime/ids.ts"
 import { type Checkpoint, checkpointSchema } from "../../../runtime/protocol/checkpoint.ts"
@@ -52,7 +54,7 @@ export async function run(params: RunParams, options?: RunCallbacks): Promise<Ch
   // The first failure of a caller's callback stops the job (gracefully), and is what run() then throws.
   let failure: PerstackError | undefined
   const stopper = new AbortController()
-  const fail = (code: string, what: string, error: unknown) => {
+  const fail = (code: ErrorCode, what: string, error: unknown) => {
     failure ??= new PerstackError(code, `${what} failed: ${messageOf(error)}`, { cause: error })
     stopper.abort()
   }
