@@ -1,6 +1,6 @@
 // The numbers the live view shows, as text: token totals with the cache hit rate, context-window usage, counts.
 import type { Usage } from "../../runtime/protocol/usage.ts"
-import { compact, duration } from "../log/text-preview.ts"
+import { compact, duration } from "../text/text-preview.ts"
 import { cacheHitRate } from "./live-state.ts"
 
 /** "Tokens: In 2.9M (Cached 2.1M, Cache Hit 72.69%) · Out 46.2k" */

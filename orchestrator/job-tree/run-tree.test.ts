@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest"
 import type { Status } from "../../runtime/protocol/status.ts"
 import { emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
-import type { JobRun } from "./job-records.ts"
-import type { RunStats } from "./run-stats.ts"
-import { buildRunTree } from "./run-tree.ts"
-import { renderRunTree } from "./tree-render.ts"
+import type { JobRun } from "./job-run.ts"
+import { buildRunTree, type RunStats } from "./run-tree.ts"
+import { renderRunTree } from "./tree-lines.ts"
 
 const tokens = (totalTokens: number): Usage => ({ ...emptyUsage(), totalTokens })
 let clock = 0
