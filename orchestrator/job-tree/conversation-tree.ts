@@ -1,6 +1,6 @@
 // The live delegation tree of a running job, as a pure fold over its events: one node per conversation (its resumed
 // segments folded in, the way `perstack log` draws them one after the other), each node's state, each segment's tokens.
-import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import { isTerminalEvent, type PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import { addUsage, emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
 import type { RunMark } from "./run-marks.ts"
 import { segmentUsage } from "./segment-usage.ts"
@@ -49,20 +49,10 @@ export function emptyConversationTree<N extends ConversationNode>(): Conversatio
 
 type Checkpointed = { id: string; usage: Usage; contextWindowUsage?: number | undefined }
 
-/** The checkpoint an event wrote (a finished step or the segment's end), if it wrote one. */
+/** Where an event leaves its segment: the next step's checkpoint after a finished step, the last one at its end. */
 export function checkpointOf(event: PerstackEvent): Checkpointed | undefined {
-  switch (event.type) {
-    case "continueToNextStep":
-      return event.nextCheckpoint
-    case "stopRunByDelegate":
-    case "stopRunByInteractiveTool":
-    case "completeRun":
-    case "stopRunByError":
-    case "stopRunByExceededMaxSteps":
-      return event.checkpoint
-    default:
-      return undefined
-  }
+  if (event.type === "continueToNextStep") return event.nextCheckpoint
+  return isTerminalEvent(event) ? event.checkpoint : undefined
 }
 
 const STOPPED_AS: Partial<Record<PerstackEvent["type"], ConversationState>> = {

@@ -1,6 +1,7 @@
 // The job → run → checkpoint tree rebuilt from the event logs alone (no run.json, no checkpoint files), and the run
 // records put back together from it for runs whose run.json is missing (a crashed orchestrator, an old store).
 import { readdir, stat } from "node:fs/promises"
+import { isTerminalEvent } from "../../runtime/protocol/events/index.ts"
 import type { Status } from "../../runtime/protocol/status.ts"
 import type { JobStore } from "../store/job-store.ts"
 import type { JobRun } from "./job-run.ts"
@@ -18,14 +19,6 @@ export interface RunNode {
   startedAt: number
   finishedAt?: number
 }
-
-const TERMINAL = new Set([
-  "completeRun",
-  "stopRunByInteractiveTool",
-  "stopRunByDelegate",
-  "stopRunByExceededMaxSteps",
-  "stopRunByError",
-])
 
 /** Reads every run's events.ndjson of the job (streaming: flat memory however long the logs). */
 export async function rebuildRunsFromEvents(store: JobStore, jobId: string): Promise<RunNode[]> {
@@ -49,7 +42,7 @@ export async function rebuildRunsFromEvents(store: JobStore, jobId: string): Pro
       }
       if (!node) continue
       if (event.type === "continueToNextStep") node.checkpointIds.push(event.checkpoint.id)
-      if (TERMINAL.has(event.type) && "checkpoint" in event) {
+      if (isTerminalEvent(event)) {
         node.status = event.checkpoint.status
         node.checkpointIds.push(event.checkpoint.id)
       }
