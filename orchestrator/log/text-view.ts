@@ -1,5 +1,4 @@
 // The text view: the job, the tree, then one line per event (a folded stream is one line), then where the page ends.
-
 import type { JobRun } from "../job-tree/job-run.ts"
 import { renderRunTree } from "../job-tree/tree-lines.ts"
 import {

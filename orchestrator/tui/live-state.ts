@@ -1,7 +1,6 @@
 // What `perstack start` shows of a running job, as a pure fold over its events: the job tree's conversation fold
 // (job-tree/conversation-tree.ts) plus what only the TUI shows: each node's model, context usage and doing, the
 // streamed text, the tool activity and the pending question.
-
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { ToolCall } from "../../runtime/protocol/tool.ts"
 import {
