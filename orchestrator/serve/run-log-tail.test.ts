@@ -43,6 +43,19 @@ describe("following a run's log", () => {
     await tail.close()
   })
 
+  it("reports a line over the cap as a corrupt store, after the lines before it", async () => {
+    await using tmp = await tempFile()
+    await writeFile(tmp.file, `ok\n${"x".repeat(100)}\n`)
+    const tail = new RunLogTail({ file: tmp.file, offset: 0, maxLineBytes: 50 })
+    // The lines before it are still handed out; the next read reports it.
+    expect(texts(await tail.read())).toEqual([["ok", 3]])
+    await expect(tail.read()).rejects.toMatchObject({
+      code: "store.corrupt",
+      message: /a line over 50 bytes/,
+    })
+    await tail.close()
+  })
+
   it("reads a missing file as no lines yet", async () => {
     await using tmp = await tempFile()
     const tail = new RunLogTail({ file: tmp.file, offset: 0 })

@@ -16,6 +16,14 @@ export interface TailLine {
   end: number
 }
 
+export interface RunLogTailOptions {
+  file: string
+  /** where to start: 0, or just past a line's newline */
+  offset: number
+  /** a longer line means a corrupt store (default 48 MiB) */
+  maxLineBytes?: number
+}
+
 export class RunLogTail {
   readonly #file: string
   #handle: FileHandle | undefined
@@ -24,12 +32,17 @@ export class RunLogTail {
   /** the next byte to read */
   #position: number
   /** holds the partial line after the last complete one; never asked to end it, as the file may still grow */
-  readonly #framer = new LineFramer({ maxLineBytes: MAX_LINE_BYTES })
+  readonly #framer: LineFramer
+  readonly #maxLineBytes: number
+  /** a line over the cap, met after lines still to be handed out: reported on the next read */
+  #corrupt: PerstackError | undefined
 
-  constructor(options: { file: string; offset: number }) {
+  constructor(options: RunLogTailOptions) {
     this.#file = options.file
     this.#offset = options.offset
     this.#position = options.offset
+    this.#maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES
+    this.#framer = new LineFramer({ maxLineBytes: this.#maxLineBytes })
   }
 
   /** The complete lines written since the last call, from one chunk (fewer than asked when the file has no more yet). */
@@ -41,6 +54,7 @@ export class RunLogTail {
     if (!this.#handle) return []
     const lines: TailLine[] = []
     while (lines.length === 0) {
+      if (this.#corrupt) throw this.#corrupt
       const chunk = Buffer.allocUnsafe(CHUNK_BYTES)
       const { bytesRead } = await this.#handle.read(chunk, 0, CHUNK_BYTES, this.#position)
       if (bytesRead === 0) break
@@ -60,7 +74,11 @@ export class RunLogTail {
     // Each chunk is a fresh buffer, so the framer's views into it stay valid after the next read.
     for (const line of this.#framer.push(chunk)) {
       if (line.truncated) {
-        throw new PerstackError("store.corrupt", `${this.#file}: a line over ${MAX_LINE_BYTES} bytes`)
+        this.#corrupt = new PerstackError(
+          "store.corrupt",
+          `${this.#file}: a line over ${this.#maxLineBytes} bytes`,
+        )
+        return
       }
       lines.push({ bytes: asBuffer(line.bytes), end: this.#offset + line.end })
     }
