@@ -3,23 +3,19 @@
 import path from "node:path"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
+import type { JobRun } from "../job-tree/job-run.ts"
+import { buildRunTree, type RunTreeNode } from "../job-tree/run-tree.ts"
 import { buildMatcher, DELTA_TYPES } from "../log/event-matcher.ts"
 import { type Entry, EventSelection } from "../log/event-selection.ts"
 import { forEachLine, JobEventSource } from "../log/job-event-source.ts"
-import {
-  findJobHolding,
-  type JobRun,
-  jobIdsNewestFirst,
-  type LoadedJob,
-  loadJob,
-} from "../log/job-records.ts"
+import { findJobHolding, jobIdsNewestFirst, type LoadedJob, loadJob } from "../log/job-records.ts"
 import { JsonView } from "../log/json-view.ts"
+import { loadRunTree, resumeStartUsage } from "../log/load-run-tree.ts"
 import type { LogOptions } from "../log/log-options.ts"
 import { type LogQuery, parseLogQuery } from "../log/log-query.ts"
 import type { LogView } from "../log/log-view.ts"
 import { OutputBuffer } from "../log/output-buffer.ts"
 import { RunStatsCollector } from "../log/run-stats.ts"
-import { buildRunTree, loadRunTree, type RunTreeNode, resumeStartUsage } from "../log/run-tree.ts"
 import { TextView } from "../log/text-view.ts"
 import { JobStore } from "../store/job-store.ts"
 import type { CommandIo } from "./validate.ts"

@@ -6,7 +6,7 @@ import {
   orchestratorEventSchemas,
   type outputRejectedEventSchema,
 } from "../../runtime/protocol/events/orchestrator.ts"
-import { DEFAULT_SAMPLE_BYTES, type FramedLine, LineFramer } from "./ndjson-lines.ts"
+import { DEFAULT_SAMPLE_BYTES, type FramedLine, LineFramer } from "../ndjson/line-framer.ts"
 import { formatIssues, sampleText } from "./rejection-text.ts"
 
 export type RejectionReason = z.infer<typeof outputRejectedEventSchema>["reason"]

@@ -1,8 +1,8 @@
 // A checkpoint as text: where it sits, what it waits for, and (with --messages) its conversation.
 import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
 import type { Message } from "../../runtime/protocol/message.ts"
+import { compact, oneLine, plural, quote } from "../text/text-preview.ts"
 import { toolCallText } from "./event-detail.ts"
-import { compact, oneLine, plural, quote } from "./text-preview.ts"
 
 export function checkpointLines(
   checkpoint: Checkpoint,

@@ -2,7 +2,7 @@
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Message } from "../../runtime/protocol/message.ts"
 import type { ToolCall, ToolResult } from "../../runtime/protocol/tool.ts"
-import { compact, duration, oneLine, plural, quote } from "./text-preview.ts"
+import { compact, duration, oneLine, plural, quote } from "../text/text-preview.ts"
 
 const TEXT = 100
 const SHORT = 60

@@ -2,7 +2,7 @@
 // next one being read ahead, and at most one partial line.
 import { type FileHandle, open } from "node:fs/promises"
 import path from "node:path"
-import { LineFramer } from "../intake/ndjson-lines.ts"
+import { LineFramer } from "../ndjson/line-framer.ts"
 import { LogLine } from "./log-line.ts"
 
 const asBuffer = (bytes: Uint8Array): Buffer =>

@@ -5,18 +5,10 @@ import type { Job } from "../../runtime/protocol/job.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import { addUsage, emptyUsage } from "../../runtime/protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
+import type { JobRun } from "../job-tree/job-run.ts"
+import { rebuildJobRuns } from "../job-tree/rebuild-from-events.ts"
 import type { JobStore } from "../store/job-store.ts"
-import { rebuildRunsFromEvents } from "../store/job-tree.ts"
 import { assertSafeId } from "../store/store-paths.ts"
-
-/** A run as the log shows it: its run.json, or what the event logs and checkpoints say when run.json is missing. */
-export type JobRun = Omit<Run, "protocolVersion" | "jobId" | "sandbox" | "usage"> & {
-  sandbox?: Run["sandbox"]
-  /** cumulative for the Expert's conversation, as in run.json; absent when nothing recorded it */
-  usage?: Run["usage"]
-  /** where the record came from */
-  source: "run.json" | "events"
-}
 
 export interface LoadedJob {
   job: Job
@@ -74,47 +66,8 @@ async function loadRuns(store: JobStore, jobId: string): Promise<JobRun[]> {
     .map(({ protocolVersion: _, jobId: __, ...run }) => ({ ...run, source: "run.json" }))
   const known = new Set(runs.map((run) => run.id))
   const missing = ids.filter((id) => !known.has(id))
-  if (missing.length > 0) runs.push(...(await rebuildMissing(store, jobId, missing)))
+  if (missing.length > 0) runs.push(...(await rebuildJobRuns(store, jobId, missing)))
   return runs.sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id))
-}
-
-async function rebuildMissing(store: JobStore, jobId: string, missing: string[]): Promise<JobRun[]> {
-  // rebuildRunsFromEvents gives up on a log with a corrupt line; then the runs are still listed, unknown.
-  const nodes = await rebuildRunsFromEvents(store, jobId).catch(() => [])
-  const byId = new Map(nodes.map((node) => [node.runId, node]))
-  return Promise.all(
-    missing.map(async (id): Promise<JobRun> => {
-      const node = byId.get(id)
-      if (!node) {
-        const info = await stat(store.paths.run(jobId, id)).catch(() => undefined)
-        return {
-          id,
-          expertKey: "(unknown)",
-          status: "proceeding",
-          startedAt: info?.mtimeMs ?? 0,
-          source: "events",
-        }
-      }
-      const lastCheckpointId = node.checkpointIds.at(-1)
-      const checkpoint = lastCheckpointId
-        ? await store.readCheckpointState(jobId, lastCheckpointId).catch(() => undefined)
-        : undefined
-      return {
-        id,
-        expertKey: node.expertKey,
-        ...(node.parentRunId ? { parentRunId: node.parentRunId } : {}),
-        ...(node.parentToolCallId ? { parentToolCallId: node.parentToolCallId } : {}),
-        ...(node.resumedFrom ? { resumedFrom: node.resumedFrom } : {}),
-        status: node.status,
-        ...(checkpoint ? { usage: checkpoint.usage } : {}),
-        ...(lastCheckpointId ? { lastCheckpointId } : {}),
-        ...(checkpoint?.error ? { error: checkpoint.error } : {}),
-        startedAt: node.startedAt,
-        ...(node.finishedAt !== undefined ? { finishedAt: node.finishedAt } : {}),
-        source: "events",
-      }
-    }),
-  )
 }
 
 /** As the original did without job.json: the coordinator from the first run, the status from the last. */

@@ -1,10 +1,11 @@
 // What a view of the log is given, whichever its format (text or JSON).
 import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
+import type { JobRun } from "../job-tree/job-run.ts"
+import type { RunTreeNode } from "../job-tree/run-tree.ts"
 import type { Entry } from "./event-selection.ts"
-import type { JobRun, LoadedJob } from "./job-records.ts"
+import type { LoadedJob } from "./job-records.ts"
 import type { LogQuery } from "./log-query.ts"
 import type { LogSummary } from "./log-summary.ts"
-import type { RunTreeNode } from "./run-tree.ts"
 
 export interface ViewStart {
   loaded: LoadedJob

@@ -1,25 +1,12 @@
 // What the tree shows of a run that its record does not hold: the query it was given, its steps, its events.
 // Read in one streaming pass over the logs, looking only at each line's sniffed type.
+import { TERMINAL_EVENT_TYPES } from "../../runtime/protocol/events/index.ts"
+import type { RunStats } from "../job-tree/run-tree.ts"
 import type { JobStore } from "../store/job-store.ts"
 import { forEachLine, JobEventSource } from "./job-event-source.ts"
 import type { LogLine } from "./log-line.ts"
 
-export interface RunStats {
-  events: number
-  /** finished steps: each wrote a checkpoint (continueToNextStep, or the terminal event) */
-  steps: number
-  /** from initializeRuntime: a fresh query or follow-up; absent for a resume */
-  query?: string
-}
-
-const STEP_ENDS: ReadonlySet<string> = new Set([
-  "continueToNextStep",
-  "completeRun",
-  "stopRunByInteractiveTool",
-  "stopRunByDelegate",
-  "stopRunByExceededMaxSteps",
-  "stopRunByError",
-])
+const STEP_ENDS: ReadonlySet<string> = new Set(["continueToNextStep", ...TERMINAL_EVENT_TYPES])
 
 /** Collects the stats of any number of runs from their lines, in whatever order the lines come. */
 export class RunStatsCollector {

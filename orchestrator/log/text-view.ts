@@ -1,14 +1,24 @@
 // The text view: the job, the tree, then one line per event (a folded stream is one line), then where the page ends.
+import type { JobRun } from "../job-tree/job-run.ts"
+import { renderRunTree } from "../job-tree/tree-lines.ts"
+import {
+  clockTime,
+  compact,
+  count,
+  dateTime,
+  duration,
+  oneLine,
+  plural,
+  quote,
+} from "../text/text-preview.ts"
 import { checkpointLines } from "./checkpoint-view.ts"
 import { eventDetail } from "./event-detail.ts"
 import type { Entry } from "./event-selection.ts"
-import type { JobRun, LoadedJob } from "./job-records.ts"
+import type { LoadedJob } from "./job-records.ts"
 import { type CorruptLine, isCorrupt } from "./log-line.ts"
 import type { LogSummary } from "./log-summary.ts"
 import type { LogView, ViewEnd, ViewStart } from "./log-view.ts"
 import type { OutputBuffer } from "./output-buffer.ts"
-import { clockTime, compact, count, dateTime, duration, oneLine, plural, quote } from "./text-preview.ts"
-import { renderRunTree } from "./tree-render.ts"
 
 const TYPE_WIDTH = 26
 const STEP_WIDTH = 6

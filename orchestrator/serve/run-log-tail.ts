@@ -2,6 +2,7 @@
 // Unlike the log readers (which read a finished log once), it can be asked again after the file grew.
 import { type FileHandle, open } from "node:fs/promises"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import { LineFramer } from "../ndjson/line-framer.ts"
 
 const CHUNK_BYTES = 128 * 1024
 /** The intake caps a line at 32 MiB; a stored line is never longer. */
@@ -9,24 +10,39 @@ const MAX_LINE_BYTES = 48 * 1024 * 1024
 const NEWLINE = 0x0a
 
 export interface TailLine {
-  /** the line without its newline */
+  /** the line without its newline (and a trailing `\r`); empty lines are skipped */
   bytes: Buffer
   /** the byte offset just past the line's newline: where the next line starts */
   end: number
 }
 
+export interface RunLogTailOptions {
+  file: string
+  /** where to start: 0, or just past a line's newline */
+  offset: number
+  /** a longer line means a corrupt store (default 48 MiB) */
+  maxLineBytes?: number
+}
+
 export class RunLogTail {
   readonly #file: string
   #handle: FileHandle | undefined
+  /** where the framer's stream starts in the file: its line ends are counted from here */
+  readonly #offset: number
   /** the next byte to read */
   #position: number
-  /** bytes read after the last complete line */
-  #partial: Buffer[] = []
-  #partialBytes = 0
+  /** holds the partial line after the last complete one; never asked to end it, as the file may still grow */
+  readonly #framer: LineFramer
+  readonly #maxLineBytes: number
+  /** a line over the cap, met after lines still to be handed out: reported on the next read */
+  #corrupt: PerstackError | undefined
 
-  constructor(options: { file: string; offset: number }) {
+  constructor(options: RunLogTailOptions) {
     this.#file = options.file
+    this.#offset = options.offset
     this.#position = options.offset
+    this.#maxLineBytes = options.maxLineBytes ?? MAX_LINE_BYTES
+    this.#framer = new LineFramer({ maxLineBytes: this.#maxLineBytes })
   }
 
   /** The complete lines written since the last call, from one chunk (fewer than asked when the file has no more yet). */
@@ -38,6 +54,7 @@ export class RunLogTail {
     if (!this.#handle) return []
     const lines: TailLine[] = []
     while (lines.length === 0) {
+      if (this.#corrupt) throw this.#corrupt
       const chunk = Buffer.allocUnsafe(CHUNK_BYTES)
       const { bytesRead } = await this.#handle.read(chunk, 0, CHUNK_BYTES, this.#position)
       if (bytesRead === 0) break
@@ -54,27 +71,22 @@ export class RunLogTail {
   }
 
   #frame(chunk: Buffer, lines: TailLine[]): void {
-    const chunkStart = this.#position - chunk.length
-    let start = 0
-    for (;;) {
-      const newline = chunk.indexOf(NEWLINE, start)
-      if (newline < 0) break
-      const piece = chunk.subarray(start, newline)
-      const bytes = this.#partialBytes > 0 ? Buffer.concat([...this.#partial, piece]) : piece
-      this.#partial = []
-      this.#partialBytes = 0
-      lines.push({ bytes, end: chunkStart + newline + 1 })
-      start = newline + 1
-    }
-    if (start < chunk.length) {
-      this.#partial.push(chunk.subarray(start))
-      this.#partialBytes += chunk.length - start
-      if (this.#partialBytes > MAX_LINE_BYTES) {
-        throw new PerstackError("store.corrupt", `${this.#file}: a line over ${MAX_LINE_BYTES} bytes`)
+    // Each chunk is a fresh buffer, so the framer's views into it stay valid after the next read.
+    for (const line of this.#framer.push(chunk)) {
+      if (line.truncated) {
+        this.#corrupt = new PerstackError(
+          "store.corrupt",
+          `${this.#file}: a line over ${this.#maxLineBytes} bytes`,
+        )
+        return
       }
+      lines.push({ bytes: asBuffer(line.bytes), end: this.#offset + line.end })
     }
   }
 }
+
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 /** Whether `offset` is a line boundary of the file (0, or just past a newline): a Last-Event-ID must point at one. */
 export async function isLineBoundary(file: string, offset: number): Promise<boolean> {

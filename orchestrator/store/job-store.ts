@@ -14,7 +14,7 @@ import { type PerstackEvent, perstackEventSchema } from "../../runtime/protocol/
 import { HistoryIndex } from "../../runtime/protocol/history-index.ts"
 import { type Job, jobSchema } from "../../runtime/protocol/job.ts"
 import { type Run, runSchema } from "../../runtime/protocol/run.ts"
-import { frameLines } from "../intake/ndjson-lines.ts"
+import { frameLines } from "../ndjson/line-framer.ts"
 import { writeJsonAtomic } from "./atomic-file.ts"
 import {
   type CheckpointState,

@@ -5,10 +5,10 @@ import path from "node:path"
 import { describe, expect, it } from "vitest"
 import { checkpointSchema } from "../../runtime/protocol/checkpoint.ts"
 import { logCommand } from "../cli/log-command.ts"
+import { rebuildRunsFromEvents } from "../job-tree/rebuild-from-events.ts"
 import type { LogOptions } from "../log/log-options.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob, type TestWorkspace } from "../testing/job-harness.ts"
-import { rebuildRunsFromEvents } from "./job-tree.ts"
 
 const FIXTURE = path.join(import.meta.dirname, "fixtures", "v1-store")
 const VIEWS = path.join(import.meta.dirname, "fixtures", "v1-views")

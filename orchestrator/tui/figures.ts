@@ -1,7 +1,11 @@
 // The numbers the live view shows, as text: token totals with the cache hit rate, context-window usage, counts.
 import type { Usage } from "../../runtime/protocol/usage.ts"
-import { compact, duration } from "../log/text-preview.ts"
-import { cacheHitRate } from "./live-state.ts"
+import { compact, duration } from "../text/text-preview.ts"
+
+/** Cached input over input, 0..1 (0 when nothing was sent yet). */
+function cacheHitRate(usage: Usage): number {
+  return usage.inputTokens === 0 ? 0 : usage.cachedInputTokens / usage.inputTokens
+}
 
 /** "Tokens: In 2.9M (Cached 2.1M, Cache Hit 72.69%) · Out 46.2k" */
 export function tokenLine(usage: Usage): string {

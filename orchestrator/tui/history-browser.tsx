@@ -4,11 +4,13 @@ import { Box, Text, useInput, useWindowSize } from "ink"
 import { useEffect, useState } from "react"
 import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
 import type { Job } from "../../runtime/protocol/job.ts"
+import type { RunTreeNode } from "../job-tree/run-tree.ts"
+import { treeLines } from "../job-tree/tree-lines.ts"
 import { type LoadedJob, loadJob } from "../log/job-records.ts"
-import { loadRunTree, type RunTreeNode } from "../log/run-tree.ts"
-import { dateTime, oneLine } from "../log/text-preview.ts"
+import { loadRunTree } from "../log/load-run-tree.ts"
 import type { JobStore } from "../store/job-store.ts"
-import { checkpointLine, treeRows } from "./history-rows.ts"
+import { dateTime, oneLine } from "../text/text-preview.ts"
+import { checkpointLine } from "./history-rows.ts"
 import { type ListItem, SelectList } from "./select-list.tsx"
 
 export interface ResumePoint {
@@ -135,7 +137,7 @@ function JobTree(props: LevelProps & { jobId: string; onOpen: (node: RunTreeNode
   }, [props.store, props.jobId])
   useEscapeBack(props.onBack)
   if (!loaded) return <Loading what="the delegation tree" {...(error ? { error } : {})} />
-  const items: Array<ListItem<RunTreeNode>> = treeRows(loaded.tree).map((row) =>
+  const items: Array<ListItem<RunTreeNode>> = treeLines(loaded.tree).map((row) =>
     row.node ? { label: row.text, value: row.node } : { label: row.text, heading: true, faint: true },
   )
   return (

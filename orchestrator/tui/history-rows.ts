@@ -1,29 +1,6 @@
-// The rows of the history browser: the job's delegation tree drawn as `perstack log` draws it, each run selectable.
+// The history browser's checkpoint rows: a run's checkpoints, one line each (its tree rows are job-tree/tree-lines.ts).
 import type { Checkpoint } from "../../runtime/protocol/checkpoint.ts"
-import type { RunTreeNode } from "../log/run-tree.ts"
-import { compact, oneLine } from "../log/text-preview.ts"
-import { nodeLine } from "../log/tree-render.ts"
-
-export interface TreeRow {
-  text: string
-  node?: RunTreeNode
-}
-
-/** The same drawing as renderRunTree, keeping which line is which run. */
-export function treeRows(nodes: readonly RunTreeNode[]): TreeRow[] {
-  const rows: TreeRow[] = []
-  const draw = (level: readonly RunTreeNode[], prefix: string) => {
-    for (const node of level) {
-      rows.push({ text: `${prefix}${nodeLine(node)}`, node })
-      if (node.children.length === 0) continue
-      rows.push({ text: `${prefix}| \\` })
-      draw(node.children, `${prefix}| `)
-      rows.push({ text: `${prefix}| /` })
-    }
-  }
-  draw(nodes, "")
-  return rows
-}
+import { compact, oneLine } from "../text/text-preview.ts"
 
 /** "step 3 · completed · 1.2k tokens · “the last thing said”" */
 export function checkpointLine(checkpoint: Checkpoint): string {

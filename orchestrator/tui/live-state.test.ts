@@ -1,17 +1,10 @@
 import { describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import { countStates, totalUsage, treeOrder } from "../job-tree/conversation-tree.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
 import { tokenLine } from "./figures.ts"
-import {
-  countStates,
-  initialLiveState,
-  type LiveState,
-  liveReducer,
-  totalUsage,
-  treeOrder,
-  withNewQuery,
-} from "./live-state.ts"
+import { initialLiveState, type LiveState, liveReducer, withNewQuery } from "./live-state.ts"
 
 const TEAM = `[experts."lead"]
 instruction = "Coordinate."

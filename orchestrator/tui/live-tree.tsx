@@ -1,8 +1,9 @@
 // The live delegation tree: one line per conversation, "└" under its parent, its state, model and context usage.
 import { Box, Text } from "ink"
+import { markOfState, treeOrder } from "../job-tree/conversation-tree.ts"
+import { markColor, markGlyph } from "../job-tree/run-marks.ts"
 import { contextFigure } from "./figures.ts"
-import { type LiveState, treeOrder } from "./live-state.ts"
-import { stateColor, stateMark } from "./tree-marks.ts"
+import type { LiveState } from "./live-state.ts"
 
 export function LiveTree(props: { state: LiveState; focusId?: string; frame: number }) {
   const rows = treeOrder(props.state)
@@ -14,12 +15,12 @@ export function LiveTree(props: { state: LiveState; focusId?: string; frame: num
         if (node.contextUsage !== undefined) facts.push(contextFigure(node.contextUsage))
         facts.push(node.activity)
         const focused = node.id === props.focusId
-        const color = stateColor(node.state)
+        const mark = markOfState(node.state)
+        const color = markColor(mark)
         return (
           <Text key={node.id} wrap="truncate-end" inverse={focused}>
             {depth > 0 ? `${"  ".repeat(depth - 1)}└ ` : ""}
-            <Text {...(color ? { color } : {})}>{stateMark(node.state, props.frame)}</Text>{" "}
-            {facts.join(" · ")}
+            <Text {...(color ? { color } : {})}>{markGlyph(mark, props.frame)}</Text> {facts.join(" · ")}
           </Text>
         )
       })}

@@ -1,7 +1,7 @@
 // The selection screen of `perstack start` without arguments: the configured Experts, then the recent jobs.
 import { Box, Text, useWindowSize } from "ink"
 import type { Job } from "../../runtime/protocol/job.ts"
-import { dateTime, oneLine } from "../log/text-preview.ts"
+import { dateTime, oneLine } from "../text/text-preview.ts"
 import { type ListItem, SelectList } from "./select-list.tsx"
 
 export type Picked = { kind: "expert"; expertKey: string } | { kind: "job"; job: Job }

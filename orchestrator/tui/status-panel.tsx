@@ -1,8 +1,9 @@
 // The bottom panel of the live view: the query, counts and time, token totals.
 import { Box, Text } from "ink"
-import { oneLine } from "../log/text-preview.ts"
+import { countStates, totalUsage } from "../job-tree/conversation-tree.ts"
+import { oneLine } from "../text/text-preview.ts"
 import { statusLine, tokenLine } from "./figures.ts"
-import { countStates, type LiveState, totalUsage } from "./live-state.ts"
+import type { LiveState } from "./live-state.ts"
 
 export function StatusPanel(props: {
   state: LiveState

@@ -14,6 +14,8 @@ export interface FramedLine {
   truncated: boolean
   /** 1-based, counting every `\n` of the stream, empty lines included */
   lineNumber: number
+  /** bytes of the stream up to and including the line's `\n` (its length, for a final line without one): where the next line starts */
+  end: number
 }
 
 export interface FrameOptions {
@@ -56,6 +58,8 @@ export class LineFramer {
   #sample: Buffer | undefined
   #lastByte = -1
   #lineNumber = 0
+  /** bytes of the stream pushed before the current chunk */
+  #streamBytes = 0
 
   constructor(options: FrameOptions = {}) {
     this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES
@@ -73,17 +77,18 @@ export class LineFramer {
     for (;;) {
       const end = buffer.indexOf(LF, start)
       if (end === -1) break
-      this.#complete(buffer.subarray(start, end), lines)
+      this.#complete(buffer.subarray(start, end), this.#streamBytes + end + 1, lines)
       start = end + 1
     }
     if (start < buffer.length) this.#hold(buffer.subarray(start))
+    this.#streamBytes += buffer.length
     return lines
   }
 
   /** The final line, when the stream ended without a newline after it. */
   end(): FramedLine[] {
     const lines: FramedLine[] = []
-    if (this.#lineBytes > 0) this.#complete(EMPTY, lines)
+    if (this.#lineBytes > 0) this.#complete(EMPTY, this.#streamBytes, lines)
     return lines
   }
 
@@ -114,7 +119,7 @@ export class LineFramer {
     }
   }
 
-  #complete(piece: Buffer, lines: FramedLine[]): void {
+  #complete(piece: Buffer, end: number, lines: FramedLine[]): void {
     this.#lineNumber++
     const lineNumber = this.#lineNumber
     if (this.#lineBytes === 0) {
@@ -123,7 +128,7 @@ export class LineFramer {
       if (byteLength === 0) return
       const truncated = byteLength > this.#maxLineBytes
       const bytes = piece.subarray(0, truncated ? this.#sampleBytes : byteLength)
-      lines.push({ bytes, byteLength, truncated, lineNumber })
+      lines.push({ bytes, byteLength, truncated, lineNumber, end })
       return
     }
     const total = this.#lineBytes + piece.length
@@ -131,11 +136,11 @@ export class LineFramer {
     const byteLength = last === CR ? total - 1 : total
     if (this.#sample || byteLength > this.#maxLineBytes) {
       const bytes = this.#sample ?? this.#firstBytes(piece)
-      lines.push({ bytes, byteLength, truncated: true, lineNumber })
+      lines.push({ bytes, byteLength, truncated: true, lineNumber, end })
     } else if (byteLength > 0) {
       // One copy of the whole line, when its newline comes: linear however many chunks it spanned.
       const whole = Buffer.concat([...this.#blocks, this.#open.subarray(0, this.#openLength), piece], total)
-      lines.push({ bytes: whole.subarray(0, byteLength), byteLength, truncated: false, lineNumber })
+      lines.push({ bytes: whole.subarray(0, byteLength), byteLength, truncated: false, lineNumber, end })
     }
     this.#blocks = []
     this.#open = EMPTY

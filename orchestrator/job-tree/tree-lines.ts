@@ -1,44 +1,43 @@
-// The delegation tree as text, drawn like the original's `perstack log` browser:
+// The delegation tree as text lines, drawn like the original's `perstack log` browser:
 //   ⎇ lead "Make a game" · 1 step · 320 tokens · <runId>
 //   | \
 //   | ✓ designer "Design a level" · 2 steps · 1.2k tokens · <runId>
 //   | /
 //   ✓ lead (resumed) · 2 steps · 426 tokens · <runId>
-import type { RunTreeNode, TreeMark } from "./run-tree.ts"
-import { compact, oneLine, plural, quote } from "./text-preview.ts"
+import { compact, oneLine, plural, quote } from "../text/text-preview.ts"
+import { markGlyph } from "./run-marks.ts"
+import type { RunTreeNode } from "./run-tree.ts"
 
-const MARKS: Readonly<Record<TreeMark, string>> = {
-  completed: "✓",
-  failed: "✗",
-  running: "●",
-  delegated: "⎇",
-  waitingForDelegates: "⏸",
-  answered: "?",
-  waitingForUser: "?",
-  outOfSteps: "⊘",
-  stopped: "■",
+/** One drawn line; the run's lines carry their node (the history browser selects by it), the braces do not. */
+export interface TreeLine {
+  text: string
+  node?: RunTreeNode
 }
 
 const QUERY_CHARS = 60
 
-export function renderRunTree(nodes: readonly RunTreeNode[]): string[] {
-  const lines: string[] = []
+export function treeLines(nodes: readonly RunTreeNode[]): TreeLine[] {
+  const lines: TreeLine[] = []
   const draw = (level: readonly RunTreeNode[], prefix: string) => {
     for (const node of level) {
-      lines.push(`${prefix}${nodeLine(node)}`)
+      lines.push({ text: `${prefix}${nodeLine(node)}`, node })
       if (node.children.length === 0) continue
-      lines.push(`${prefix}| \\`)
+      lines.push({ text: `${prefix}| \\` })
       draw(node.children, `${prefix}| `)
-      lines.push(`${prefix}| /`)
+      lines.push({ text: `${prefix}| /` })
     }
   }
   draw(nodes, "")
   return lines
 }
 
-export function nodeLine(node: RunTreeNode): string {
+export function renderRunTree(nodes: readonly RunTreeNode[]): string[] {
+  return treeLines(nodes).map((line) => line.text)
+}
+
+function nodeLine(node: RunTreeNode): string {
   const how = node.attempt ? ` (retry ${node.attempt}: its sandbox died)` : node.resumed ? " (resumed)" : ""
-  const head = `${MARKS[node.mark]} ${node.expertKey}${how}`
+  const head = `${markGlyph(node.mark)} ${node.expertKey}${how}`
   const query = node.query !== undefined ? ` ${quote(node.query, QUERY_CHARS)}` : ""
   const facts = [plural(node.steps, "step"), `${compact(node.usage.totalTokens)} tokens`]
   const note = noteOf(node)

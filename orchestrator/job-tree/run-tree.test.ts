@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest"
 import type { Status } from "../../runtime/protocol/status.ts"
 import { emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
-import type { JobRun } from "./job-records.ts"
-import type { RunStats } from "./run-stats.ts"
-import { buildRunTree } from "./run-tree.ts"
-import { renderRunTree } from "./tree-render.ts"
+import type { JobRun } from "./job-run.ts"
+import { buildRunTree, type RunStats, resumePointsWithoutRun } from "./run-tree.ts"
+import { renderRunTree } from "./tree-lines.ts"
 
 const tokens = (totalTokens: number): Usage => ({ ...emptyUsage(), totalTokens })
 let clock = 0
@@ -122,5 +121,14 @@ describe("the delegation tree", () => {
       ["orphan", 10, false],
       ["again", 200, true],
     ])
+  })
+  it("asks the store only for the checkpoints resumed from that no segment ended", () => {
+    clock = 0
+    const runs = [
+      run("a", "worker", "stoppedByDelegate"),
+      run("b", "worker", "completed", { resumedFrom: "a.end" }),
+      run("c", "worker", "completed", { resumedFrom: "cp-3" }),
+    ]
+    expect(resumePointsWithoutRun(runs)).toEqual(["cp-3"])
   })
 })

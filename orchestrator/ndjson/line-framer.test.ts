@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { type FramedLine, frameLines } from "./ndjson-lines.ts"
+import { type FramedLine, frameLines } from "./line-framer.ts"
 
 const encoder = new TextEncoder()
 
@@ -72,6 +72,27 @@ describe("frameLines", () => {
     const out = await lines(chunks(`${long}\n${long}`, 1000))
     expect(out.map((line) => line.text)).toEqual([long, long])
     expect(out.map((line) => line.byteLength)).toEqual([Buffer.byteLength(long), Buffer.byteLength(long)])
+  })
+
+  it("reports where each line ends in the stream, however the bytes are chunked", async () => {
+    const text = "a\r\n\n日本\nlast"
+    const ends = async (size: number) => {
+      const out: number[] = []
+      for await (const line of frameLines(chunks(text, size))) out.push(line.end)
+      return out
+    }
+    // "a\r\n" ends at 3, the empty line is skipped, "日本\n" (6 bytes + 1) ends at 11, "last" at the stream's end.
+    for (const size of [1, 2, 5, 100]) expect(await ends(size)).toEqual([3, 11, 15])
+  })
+
+  it("reports a truncated line's end past the bytes it discarded", async () => {
+    const out = []
+    for await (const line of frameLines(chunks(`${"x".repeat(100)}\nok\n`, 7), { maxLineBytes: 50 }))
+      out.push({ truncated: line.truncated, end: line.end })
+    expect(out).toEqual([
+      { truncated: true, end: 101 },
+      { truncated: false, end: 104 },
+    ])
   })
 
   it("reads the source only as fast as lines are taken", async () => {

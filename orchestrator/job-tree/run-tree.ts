@@ -3,29 +3,25 @@
 import type { RunError } from "../../runtime/protocol/checkpoint.ts"
 import type { Status } from "../../runtime/protocol/status.ts"
 import { emptyUsage, type Usage } from "../../runtime/protocol/usage.ts"
-import type { JobStore } from "../store/job-store.ts"
-import type { JobRun } from "./job-records.ts"
-import { type RunStats, scanRunStats } from "./run-stats.ts"
+import type { JobRun } from "./job-run.ts"
+import { markOfStatus, type RunMark } from "./run-marks.ts"
+import { segmentUsage } from "./segment-usage.ts"
 
-export type TreeMark =
-  | "completed"
-  | "failed"
-  | "running"
-  /** stopped for its delegates, and a later segment took their results */
-  | "delegated"
-  | "waitingForDelegates"
-  /** stopped for the user, and a later segment took the answer */
-  | "answered"
-  | "waitingForUser"
-  | "outOfSteps"
-  | "stopped"
+/** What the tree shows of a run that its record does not hold, read from its event log. */
+export interface RunStats {
+  events: number
+  /** finished steps: each wrote a checkpoint (continueToNextStep, or the terminal event) */
+  steps: number
+  /** from initializeRuntime: a fresh query or follow-up; absent for a resume */
+  query?: string
+}
 
 export interface RunTreeNode {
   runId: string
   expertKey: string
   status: Status
   /** how the line is marked: what the segment's status means once its successors are known */
-  mark: TreeMark
+  mark: RunMark
   /** it continues an earlier segment of the same conversation */
   resumed: boolean
   resumedFrom?: string
@@ -44,41 +40,10 @@ export interface RunTreeNode {
   children: RunTreeNode[]
 }
 
-/** Reads what the tree needs beyond the run records (one streaming pass per run log), then builds it. */
-export async function loadRunTree(
-  store: JobStore,
-  jobId: string,
-  runs: readonly JobRun[],
-  signal?: AbortSignal,
-): Promise<RunTreeNode[]> {
-  const stats = await scanRunStats(
-    store,
-    jobId,
-    runs.map((run) => run.id),
-    signal,
-  )
-  return buildRunTree(runs, stats, await resumeStartUsage(store, jobId, runs))
-}
-
 /**
- * The usage at checkpoints segments resumed from that ended no other segment (--resume-from an earlier step):
- * a segment's own tokens are its usage minus the usage where it started.
+ * Folds the run records into the tree. `usageAtCheckpoint` holds the usage at checkpoints segments resumed from
+ * that ended no other segment (--resume-from an earlier step), so those segments count only their own tokens.
  */
-export async function resumeStartUsage(
-  store: JobStore,
-  jobId: string,
-  runs: readonly JobRun[],
-): Promise<Map<string, Usage>> {
-  const ends = new Set(runs.flatMap((run) => (run.lastCheckpointId ? [run.lastCheckpointId] : [])))
-  const usage = new Map<string, Usage>()
-  for (const run of runs) {
-    if (!run.resumedFrom || ends.has(run.resumedFrom)) continue
-    const checkpoint = await store.readCheckpointState(jobId, run.resumedFrom).catch(() => undefined)
-    if (checkpoint) usage.set(run.resumedFrom, checkpoint.usage)
-  }
-  return usage
-}
-
 export function buildRunTree(
   runs: readonly JobRun[],
   stats: ReadonlyMap<string, RunStats>,
@@ -102,11 +67,12 @@ export function buildRunTree(
     const before =
       predecessor(run)?.usage ?? (run.resumedFrom ? usageAtCheckpoint.get(run.resumedFrom) : undefined)
     const runStats = stats.get(run.id)
+    const resumedLater = Boolean(run.lastCheckpointId && resumedIds.has(run.lastCheckpointId))
     return {
       runId: run.id,
       expertKey: run.expertKey,
       status: run.status,
-      mark: markOf(run, Boolean(run.lastCheckpointId && resumedIds.has(run.lastCheckpointId))),
+      mark: markOfStatus(run.status, resumedLater),
       resumed: run.resumedFrom !== undefined,
       ...(run.attempt ? { attempt: run.attempt } : {}),
       ...(run.resumedFrom ? { resumedFrom: run.resumedFrom } : {}),
@@ -115,7 +81,7 @@ export function buildRunTree(
       ...(runStats?.query !== undefined ? { query: runStats.query } : {}),
       steps: runStats?.steps ?? 0,
       events: runStats?.events ?? 0,
-      usage: subtract(run.usage ?? emptyUsage(), before ?? emptyUsage()),
+      usage: segmentUsage(run.usage ?? emptyUsage(), before ?? emptyUsage()),
       ...(run.error ? { error: run.error } : {}),
       startedAt: run.startedAt,
       ...(run.finishedAt !== undefined ? { finishedAt: run.finishedAt } : {}),
@@ -151,32 +117,8 @@ export function buildRunTree(
   return level(undefined)
 }
 
-function markOf(run: JobRun, resumedLater: boolean): TreeMark {
-  switch (run.status) {
-    case "completed":
-      return "completed"
-    case "stoppedByError":
-      return "failed"
-    case "stoppedByDelegate":
-      return resumedLater ? "delegated" : "waitingForDelegates"
-    case "stoppedByInteractiveTool":
-      return resumedLater ? "answered" : "waitingForUser"
-    case "stoppedByExceededMaxSteps":
-      return "outOfSteps"
-    case "stoppedByCancel":
-      return "stopped"
-    default:
-      return "running"
-  }
-}
-
-function subtract(a: Usage, b: Usage): Usage {
-  const field = (key: keyof Usage) => Math.max(0, a[key] - b[key])
-  return {
-    inputTokens: field("inputTokens"),
-    outputTokens: field("outputTokens"),
-    reasoningTokens: field("reasoningTokens"),
-    totalTokens: field("totalTokens"),
-    cachedInputTokens: field("cachedInputTokens"),
-  }
+/** The checkpoints whose usage buildRunTree needs from the store: where segments resumed that no segment ended. */
+export function resumePointsWithoutRun(runs: readonly JobRun[]): string[] {
+  const ends = new Set(runs.flatMap((run) => (run.lastCheckpointId ? [run.lastCheckpointId] : [])))
+  return runs.flatMap((run) => (run.resumedFrom && !ends.has(run.resumedFrom) ? [run.resumedFrom] : []))
 }
