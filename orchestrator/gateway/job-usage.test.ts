@@ -5,10 +5,10 @@ import path from "node:path"
 import { describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import { startScriptedLlmServer } from "../../runtime/testing/scripted-llm/scripted-llm-server.ts"
-import { compact } from "../log/text-preview.ts"
 import { perstackCli } from "../testing/cli-harness.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
+import { compact } from "../text/text-preview.ts"
 
 const SOLO = `[experts."solo"]\ninstruction = "Answer."\n`
 

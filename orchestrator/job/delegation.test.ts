@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { rebuildRunsFromEvents } from "../store/job-tree.ts"
+import { rebuildRunsFromEvents } from "../job-tree/rebuild-from-events.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
 
