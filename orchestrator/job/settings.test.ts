@@ -103,3 +103,30 @@ describe("the provider", () => {
     expect(resolveSettings(config(TEAM), { provider: given }).provider).toEqual(given)
   })
 })
+
+describe("settings a caller overrides", () => {
+  const file = config(`[experts."lead"]\ninstruction = "Lead."\n`)
+
+  it("win over the file and the defaults, and the rest is filled in", () => {
+    const settings = resolveSettings(file, { maxSteps: 7, sandbox: "local", gateway: false })
+    expect(settings).toMatchObject({
+      maxSteps: 7,
+      maxRetries: 5,
+      concurrency: 4,
+      sandbox: "local",
+      gateway: false,
+    })
+  })
+
+  it("are refused when wrong, each named by its key, as a JavaScript caller of the library may give them", () => {
+    const wrong = { maxSteps: "ten", concurrency: 0, sandbox: "vm" } as unknown as SettingOverrides
+    expect(() => resolveSettings(file, wrong)).toThrow(
+      expect.objectContaining({
+        code: "usage",
+        message: expect.stringMatching(
+          /^invalid settings: maxSteps: .*number.*; concurrency: .*; sandbox: .*"local"/,
+        ),
+      }),
+    )
+  })
+})

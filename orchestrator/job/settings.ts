@@ -1,11 +1,23 @@
 // The effective settings of a job: command line over perstack.toml over defaults, in one place.
+import { z } from "zod"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { modelForTier } from "../../runtime/llm/model-tiers.ts"
 import { PROVIDER_PRESETS } from "../../runtime/llm/providers.ts"
 import { GATEWAY_TOKEN_ENV } from "../../runtime/llm/resolve-provider.ts"
 import type { ExpertConfig } from "../../runtime/protocol/config/expert.ts"
-import type { PerstackConfig, SandboxBackend } from "../../runtime/protocol/config/perstack-toml.ts"
-import type { ProviderConfig, ProviderName, ReasoningBudget } from "../../runtime/protocol/config/provider.ts"
+import {
+  type PerstackConfig,
+  type SandboxBackend,
+  sandboxBackendSchema,
+} from "../../runtime/protocol/config/perstack-toml.ts"
+import {
+  type ProviderConfig,
+  type ProviderName,
+  providerConfigSchema,
+  providerNameSchema,
+  type ReasoningBudget,
+  reasoningBudgetSchema,
+} from "../../runtime/protocol/config/provider.ts"
 import { ENV_NAME_PATTERN } from "../../runtime/protocol/config/skill.ts"
 import { PROTECTED_ENV_NAMES } from "../../runtime/skills/base/exec-env.ts"
 
@@ -27,49 +39,59 @@ export const DEFAULTS = {
   silenceTimeoutMs: 120_000,
 }
 
-export interface JobSettings {
-  provider: ProviderConfig
+/**
+ * Every setting of a job in one schema. The effective settings are its output; what a caller (the CLI, the library,
+ * the server) may override is a partial of it, with the provider given by name or as a (partial) table.
+ */
+const settingFields = {
   /** the model of a run whose Expert names no tier: --model, else perstack.toml's, else the provider's middle tier */
-  model: string
-  /** given on the command line (or by the API caller): it wins over every Expert's defaultModelTier */
-  modelPinned: boolean
-  reasoningBudget: ReasoningBudget
+  model: z.string().min(1),
+  reasoningBudget: reasoningBudgetSchema,
   /** the job's step budget, across all its runs */
-  maxSteps: number
-  maxRetries: number
-  timeout: number
+  maxSteps: z.number().int().positive(),
+  maxRetries: z.number().int().nonnegative(),
+  /** per generation, ms */
+  timeout: z.number().int().positive(),
   /** sandboxes running at once */
-  concurrency: number
-  sandbox: SandboxBackend
+  concurrency: z.number().int().positive(),
+  sandbox: sandboxBackendSchema,
   /** wall-clock limit of the whole job, ms */
-  jobTimeout?: number
+  jobTimeout: z.number().int().positive().optional(),
   /** how often a run whose sandbox died is resumed in a fresh one (with backoff from crashRetryBaseMs) */
-  crashRetries: number
-  crashRetryBaseMs: number
+  crashRetries: z.number().int().nonnegative(),
+  crashRetryBaseMs: z.number().int().nonnegative(),
   /** a run whose sandbox printed nothing for this long (ms) is ended as a crash, and resumed like one */
-  silenceTimeoutMs: number
+  silenceTimeoutMs: z.number().int().positive(),
   /** LLM requests go through the orchestrator's gateway: sandboxes get a per-run token, never the provider key */
-  gateway: boolean
+  gateway: z.boolean(),
   /** `--env` names: passed into every sandbox of the job, where exec and the MCP servers see them */
-  forwardEnv: readonly string[]
+  forwardEnv: z.array(z.string()).readonly(),
 }
 
-export interface SettingOverrides {
-  /** a provider by name, or a whole provider table (the library's providerConfig); see resolveSettings */
-  provider?: ProviderName | ProviderConfig
-  model?: string
-  reasoningBudget?: ReasoningBudget
-  maxSteps?: number
-  maxRetries?: number
-  timeout?: number
-  concurrency?: number
-  sandbox?: SandboxBackend
-  jobTimeout?: number
-  crashRetries?: number
-  crashRetryBaseMs?: number
-  silenceTimeoutMs?: number
-  gateway?: boolean
-  forwardEnv?: readonly string[]
+const jobSettingsSchema = z.strictObject({
+  provider: providerConfigSchema,
+  /** given on the command line (or by the API caller): it wins over every Expert's defaultModelTier */
+  modelPinned: z.boolean(),
+  ...settingFields,
+})
+export type JobSettings = z.infer<typeof jobSettingsSchema>
+
+/** Not strict: the library's and the CLI's options carry the overrides among their other keys. */
+const settingOverridesSchema = z
+  .object({
+    /** a provider by name, or a whole provider table (the library's providerConfig); see resolveSettings */
+    provider: z.union([providerNameSchema, z.custom<ProviderConfig>((value) => typeof value === "object")]),
+    ...settingFields,
+  })
+  .partial()
+export type SettingOverrides = z.input<typeof settingOverridesSchema>
+
+/** Overrides from a caller typed or not (a JavaScript caller of the library): each wrong one named with its key. */
+function checkOverrides(overrides: SettingOverrides): void {
+  const checked = settingOverridesSchema.safeParse(overrides)
+  if (checked.success) return
+  const problems = checked.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+  throw new PerstackError("usage", `invalid settings: ${problems.join("; ")}`)
 }
 
 export function resolveSettings(
@@ -78,6 +100,7 @@ export function resolveSettings(
   /** isolated: the backend's sandboxes are isolated (docker and kubernetes always, local under bubblewrap) */
   backend: { isolated?: boolean } = {},
 ): JobSettings {
+  checkOverrides(overrides)
   const configured = config.provider
   const wanted: { providerName: ProviderName; setting?: object } | undefined =
     typeof overrides.provider === "string" ? { providerName: overrides.provider } : overrides.provider
