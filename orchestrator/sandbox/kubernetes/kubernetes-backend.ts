@@ -16,10 +16,14 @@ import {
 } from "@kubernetes/client-node"
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
-import { runtimeCommand } from "../docker/container-config.ts"
-import { effectiveBaseUrl, isLoopbackHost } from "../docker/llm-endpoint.ts"
-import { DEFAULT_LIMITS, memoryBytes, type ResourceLimits, resolveLimits } from "../docker/resource-limits.ts"
-import { DEFAULT_SANDBOX_IMAGE } from "../docker/sandbox-image.ts"
+import { effectiveBaseUrl, isLoopbackHost } from "../container/llm-endpoint.ts"
+import {
+  DEFAULT_LIMITS,
+  memoryBytes,
+  type ResourceLimits,
+  resolveLimits,
+} from "../container/resource-limits.ts"
+import { DEFAULT_SANDBOX_IMAGE, runtimeCommand } from "../container/sandbox-image.ts"
 import type {
   Sandbox,
   SandboxBackend,
