@@ -14,3 +14,17 @@ export async function checkImage(docker: Docker, image: string): Promise<void> {
     throw error
   }
 }
+
+/** Checks each image once per backend; a failed check is forgotten, so a run after `docker build` sees the image. */
+export function imageChecks(): (docker: Docker, image: string) => Promise<void> {
+  const images = new Map<string, Promise<void>>()
+  return (docker, image) => {
+    let checked = images.get(image)
+    if (!checked) {
+      checked = checkImage(docker, image)
+      images.set(image, checked)
+      checked.catch(() => images.delete(image))
+    }
+    return checked
+  }
+}
