@@ -2,7 +2,7 @@
 // checks that Biome reports it, so a wall that a later override silently replaces (Biome keeps only the last
 // matching override's options for a rule) or a pattern that no longer matches fails here, not in review.
 import { execFile } from "node:child_process"
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { promisify } from "node:util"
@@ -97,7 +97,8 @@ describe("the walls in biome.json", () => {
   let found: Map<string, string[]>
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "perstack-walls-"))
+    // Real path: Biome names files by it (a temp folder behind a symlink, as on macOS, would not match).
+    dir = await realpath(await mkdtemp(path.join(tmpdir(), "perstack-walls-")))
     await scratchConfig(dir)
     for (const probe of PROBES) await writeProbe(dir, probe)
     found = await lintWalls(dir)
