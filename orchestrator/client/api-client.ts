@@ -13,7 +13,7 @@ import {
   jobResponseSchema,
   type StartJobBody,
   startJobBodySchema,
-} from "../serve/api-schema.ts"
+} from "../http-api/api-schema.ts"
 import { type ApiResult, failure } from "./api-result.ts"
 import { type CallOptions, callJson, type Transport } from "./http-request.ts"
 import { type JobStream, openJobStream, type StreamOptions } from "./job-stream.ts"

@@ -1,6 +1,6 @@
 // One JSON request of the client: timeout and caller's signal combined, every failure sorted into an ApiError type.
 import type { z } from "zod"
-import { apiErrorBodySchema } from "../serve/api-schema.ts"
+import { apiErrorBodySchema } from "../http-api/api-schema.ts"
 import { type ApiError, type ApiResult, failure, success } from "./api-result.ts"
 
 export interface Transport {

@@ -5,7 +5,7 @@ import {
   type StreamError,
   streamCompleteSchema,
   streamErrorSchema,
-} from "../serve/api-schema.ts"
+} from "../http-api/api-schema.ts"
 import { type ApiError, type ApiResult, failure, success } from "./api-result.ts"
 import { abortOrNetwork, type CallOptions, httpError, send, type Transport } from "./http-request.ts"
 import { readSse } from "./sse-reader.ts"

@@ -1,5 +1,5 @@
 // The API's view of a job: its API record, the job store's record, and whether this server is running or queueing it.
-import type { ApiJob } from "./api-schema.ts"
+import type { ApiJob } from "../http-api/api-schema.ts"
 import type { ApiJobRecord, JobRegistry } from "./job-registry.ts"
 import type { JobScheduler } from "./job-scheduler.ts"
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
+import { DEFAULT_LIMITS } from "../container/resource-limits.ts"
 import { containerCreateOptions, containerEnv } from "./container-config.ts"
-import { DEFAULT_LIMITS } from "./resource-limits.ts"
 
 const plan = {
   image: "perstack/sandbox:test",

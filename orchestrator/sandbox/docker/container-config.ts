@@ -1,10 +1,10 @@
 // What one sandbox container is: its command, environment, mounts, labels and hardening, as Docker's create options.
 import path from "node:path"
 import type Docker from "dockerode"
-import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
+import type { ResourceLimits } from "../container/resource-limits.ts"
+import { runtimeCommand } from "../container/sandbox-image.ts"
 import type { ProtectedPath } from "../sandbox.ts"
 import { HOST_ALIAS } from "./llm-endpoint.ts"
-import type { ResourceLimits } from "./resource-limits.ts"
 
 /** Where things are inside the container. */
 export const IN_CONTAINER = {
@@ -14,7 +14,6 @@ export const IN_CONTAINER = {
   specFile: "/run/perstack/run-spec.json",
   caBundle: "/run/perstack-ca/ca.pem",
   home: "/home/perstack",
-  runtime: "/opt/perstack/runtime/perstack-runtime.js",
   path: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 } as const
 
@@ -43,10 +42,6 @@ export interface ContainerPlan {
   protectedPaths?: readonly ProtectedPath[]
 }
 
-export function runtimeCommand(specFile: string = IN_CONTAINER.specFile): string[] {
-  return ["node", ...RUNTIME_NODE_FLAGS, IN_CONTAINER.runtime, specFile]
-}
-
 /** The host's PATH, HOME and TMPDIR mean nothing inside; a CA bundle is trusted only if mounted. */
 export function containerEnv(plan: Pick<ContainerPlan, "env" | "hostCaBundle">): string[] {
   const { NODE_EXTRA_CA_CERTS: _hostCa, ...rest } = plan.env
@@ -70,7 +65,7 @@ export function containerCreateOptions(plan: ContainerPlan): Docker.ContainerCre
   return {
     name: plan.name,
     Image: plan.image,
-    Cmd: [...(plan.cmd ?? runtimeCommand())],
+    Cmd: [...(plan.cmd ?? runtimeCommand(IN_CONTAINER.specFile))],
     // The image's entrypoint, if any, must not wrap our command.
     Entrypoint: [],
     Env: containerEnv(plan),

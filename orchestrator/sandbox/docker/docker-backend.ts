@@ -1,23 +1,20 @@
 // The `docker` backend: each run in a container of its own, hardened, labelled, fed to the same event intake.
-import { existsSync } from "node:fs"
 import type Docker from "dockerode"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
+import { effectiveBaseUrl } from "../container/llm-endpoint.ts"
+import { DEFAULT_LIMITS, type ResourceLimits } from "../container/resource-limits.ts"
+import { DEFAULT_SANDBOX_IMAGE } from "../container/sandbox-image.ts"
 import type { Sandbox, SandboxBackend, SandboxStartOptions } from "../sandbox.ts"
-import { bridgeAddress, containerAddress, containerNetwork } from "./bridge-address.ts"
-import { type ContainerPlan, containerCreateOptions, IN_CONTAINER } from "./container-config.ts"
-import { startContainerSandbox } from "./container-sandbox.ts"
-import { createDockerClient, pingDocker } from "./docker-client.ts"
+import { bridgeAddress, containerAddress } from "./bridge-address.ts"
+import { startColdSandbox } from "./cold-start.ts"
 import { networkNeedsGateway, networkNone } from "./docker-errors.ts"
-import { detectHostPaths, type HostPaths } from "./host-paths.ts"
-import { EgressRegistry, type JobEgress, lockedDownEnv, throughRelay } from "./job-egress.ts"
-import { currentOwner, LABEL, type Owner, ownerLabels } from "./labels.ts"
-import { containerLlmBaseUrl, effectiveBaseUrl } from "./llm-endpoint.ts"
+import { type Engine, engineConnector } from "./engine-connection.ts"
+import { imageChecks } from "./image-check.ts"
+import type { JobEgress } from "./job-egress.ts"
+import { LABEL, type Owner, ownerLabels } from "./labels.ts"
 import { sweepJob } from "./orphans.ts"
-import { DEFAULT_LIMITS, type ResourceLimits, resolveLimits } from "./resource-limits.ts"
-import { createRunSpecDir } from "./run-spec-dir.ts"
-import { checkImage, DEFAULT_SANDBOX_IMAGE } from "./sandbox-image.ts"
-import { sandboxUser } from "./sandbox-user.ts"
-import { type PoolClaim, WarmPool } from "./warm-pool.ts"
+import { containerRunSpec, planRun } from "./run-plan.ts"
+import { WarmPool } from "./warm-pool.ts"
 
 export interface DockerBackendOptions {
   docker?: Docker
@@ -38,13 +35,6 @@ export interface DockerBackendOptions {
   onStderr?: (runId: string, chunk: Buffer) => void
 }
 
-interface Ready {
-  docker: Docker
-  paths: HostPaths
-  owner: Owner
-  egress: EgressRegistry
-}
-
 /**
  * What a sandbox's network is: "gateway" (the default when the LLM gateway is on) locks it down to the job's
  * services; "open" is Docker's default bridge (the default without the gateway, which has nothing to lock down
@@ -57,44 +47,86 @@ function networkOf({ spec, env, settings, services }: SandboxStartOptions): "gat
   return network
 }
 
+/** Removes a job's leftovers (containers of an earlier, crashed orchestrator) once, before its first run. */
+function jobSweeps(): (docker: Docker, jobId: string, owner: Owner) => Promise<number> {
+  const swept = new Map<string, Promise<number>>()
+  return (docker, jobId, owner) => {
+    let sweep = swept.get(jobId)
+    if (!sweep) {
+      sweep = sweepJob(docker, jobId, owner)
+      swept.set(jobId, sweep)
+    }
+    return sweep
+  }
+}
+
+/** Containers being removed after their runs: dispose (and a job network's release) waits for them. */
+function cleanUps(): { add(done: Promise<void>): void; settled(): Promise<void> } {
+  const cleaning = new Set<Promise<void>>()
+  return {
+    add(done) {
+      cleaning.add(done)
+      void done.finally(() => cleaning.delete(done))
+    },
+    settled: () => Promise.all([...cleaning]).then(() => undefined),
+  }
+}
+
+/** The labels every container of the job carries: managed by this version, the job, the owner, the extras. */
+function jobLabels(
+  jobId: string,
+  owner: Owner,
+  extra: DockerBackendOptions["labels"],
+): Record<string, string> {
+  return { [LABEL.managed]: RUNTIME_VERSION, [LABEL.job]: jobId, ...ownerLabels(owner), ...extra }
+}
+
 export function createDockerBackend(options: DockerBackendOptions = {}): SandboxBackend & AsyncDisposable {
   const env = process.env
   const defaultImage = options.image ?? (env.PERSTACK_SANDBOX_IMAGE || DEFAULT_SANDBOX_IMAGE)
   const userOverride = options.user ?? env.PERSTACK_DOCKER_USER
   const defaults: ResourceLimits = { ...DEFAULT_LIMITS, ...options.limits }
   const poolSize = options.warmPool ?? Number(env.PERSTACK_DOCKER_WARM_POOL ?? 0)
-  let ready: Promise<Ready> | undefined
-  const images = new Map<string, Promise<void>>()
-  const swept = new Map<string, Promise<number>>()
+  const cleaning = cleanUps()
+  const engine = engineConnector({
+    ...(options.docker ? { docker: options.docker } : {}),
+    defaultImage,
+    ...(options.labels ? { labels: options.labels } : {}),
+    settled: cleaning.settled,
+  })
+  const ensureImage = imageChecks()
+  const sweepOnce = jobSweeps()
   let pool: WarmPool | undefined
-  // Containers being removed after their runs: dispose waits for them.
-  const cleaning = new Set<Promise<void>>()
-  const onCleanUp = (done: Promise<void>) => {
-    cleaning.add(done)
-    void done.finally(() => cleaning.delete(done))
+
+  /** The job's locked-down network, when the run goes through it; its relay runs the default image. */
+  const lockDown = async (
+    start: SandboxStartOptions,
+    network: "gateway" | "open",
+    { docker, egress }: Engine,
+  ) => {
+    if (network !== "gateway" || !start.services) return undefined
+    await ensureImage(docker, defaultImage)
+    return egress.forJob(start.labels.jobId, start.services)
   }
 
-  const connect = () => {
-    ready ??= (async () => {
-      const docker = options.docker ?? (await createDockerClient())
-      await pingDocker(docker)
-      const paths = await detectHostPaths(docker)
-      const owner = currentOwner(paths.container)
-      const egress = new EgressRegistry({
-        docker,
-        image: defaultImage,
-        labels: { [LABEL.managed]: RUNTIME_VERSION, ...ownerLabels(owner), ...options.labels },
-        homeNetwork: async () =>
-          paths.container ? ((await containerNetwork(docker, paths.container)) ?? "bridge") : "bridge",
-        settled: () => Promise.all([...cleaning]).then(() => undefined),
-      })
-      return { docker, paths, owner, egress }
-    })()
-    // A failed connection is retried by the next run rather than remembered.
-    ready.catch(() => {
-      ready = undefined
-    })
-    return ready
+  /** The run in a container of the warm pool when it can be, else in a container made for it. */
+  const startRun = async (start: SandboxStartOptions, connected: Engine, locked: JobEgress | undefined) => {
+    const { labels, settings } = start
+    const { docker, paths, owner } = connected
+    const image = settings?.image ?? defaultImage
+    const spec = containerRunSpec(start, locked)
+    const plan = await planRun(start, { image, paths, locked, userOverride, defaults })
+    const runId = labels.runId
+    const onStderr = options.onStderr ? (chunk: Buffer) => options.onStderr?.(runId, chunk) : undefined
+    const common = jobLabels(labels.jobId, owner, options.labels)
+    const timeout = settings?.timeout !== undefined ? { timeoutMs: settings.timeout } : {}
+    const hooks = { ...timeout, ...(onStderr ? { onStderr } : {}), onCleanUp: cleaning.add }
+    if (poolSize > 0 && !start.envIsPerRun && !locked) {
+      pool ??= new WarmPool({ docker, size: poolSize })
+      return pool.claim({ plan, labels: common, spec, ...hooks })
+    }
+    const cold = { docker, paths, plan, spec, labels, jobLabels: common, workspace: start.workspace }
+    return startColdSandbox({ ...cold, ...hooks })
   }
 
   return {
@@ -102,115 +134,18 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
     async isolated() {
       return true
     },
-    async start(startOptions: SandboxStartOptions): Promise<Sandbox> {
-      const { spec, env: sandboxEnv, workspace, labels, settings, envIsPerRun, services } = startOptions
+    async start(start: SandboxStartOptions): Promise<Sandbox> {
       // Before anything is started or asked of the engine.
-      const network = networkOf(startOptions)
-      const { docker, paths, owner, egress } = await connect()
-      const image = settings?.image ?? defaultImage
-      const ensureImage = (name: string) => {
-        let checked = images.get(name)
-        if (!checked) {
-          checked = checkImage(docker, name)
-          images.set(name, checked)
-          checked.catch(() => images.delete(name))
-        }
-        return checked
-      }
-      await ensureImage(image)
-      let sweep = swept.get(labels.jobId)
-      if (!sweep) {
-        sweep = sweepJob(docker, labels.jobId, owner)
-        swept.set(labels.jobId, sweep)
-      }
-      await sweep
-      let locked: JobEgress | undefined
-      if (network === "gateway" && services) {
-        // The relay runs the default image: it must be there even when this Expert has an image of its own.
-        await ensureImage(defaultImage)
-        locked = await egress.forJob(labels.jobId, services)
-      }
-
-      const llmBaseUrl = locked
-        ? spec.llmBaseUrl && throughRelay(spec.llmBaseUrl, locked)
-        : containerLlmBaseUrl(spec, sandboxEnv)
-      const containerSpec = {
-        ...spec,
-        workspace: IN_CONTAINER.workspace,
-        ...(llmBaseUrl ? { llmBaseUrl } : {}),
-      }
-      const hostCa = sandboxEnv.NODE_EXTRA_CA_CERTS
-      const plan: Omit<ContainerPlan, "name" | "hostSpecDir" | "labels"> = {
-        image,
-        user: await sandboxUser(workspace, userOverride),
-        env: {
-          ...(locked && services ? lockedDownEnv(sandboxEnv, services, locked) : sandboxEnv),
-          PERSTACK_JOB_ID: labels.jobId,
-        },
-        hostWorkspace: paths.toHost(workspace),
-        ...(hostCa && existsSync(hostCa) ? { hostCaBundle: paths.toHost(hostCa) } : {}),
-        limits: resolveLimits(settings, defaults),
-        network: locked ? locked.network : "bridge",
-        ...(startOptions.protectedPaths ? { protectedPaths: startOptions.protectedPaths } : {}),
-      }
-      const onStderr = options.onStderr
-        ? (chunk: Buffer) => options.onStderr?.(labels.runId, chunk)
-        : undefined
-      const common = {
-        [LABEL.managed]: RUNTIME_VERSION,
-        [LABEL.job]: labels.jobId,
-        ...ownerLabels(owner),
-        ...options.labels,
-      }
-
-      if (poolSize > 0 && !envIsPerRun && !locked) {
-        pool ??= new WarmPool({ docker, size: poolSize })
-        const claim: PoolClaim = {
-          plan,
-          labels: common,
-          spec: containerSpec,
-          ...(settings?.timeout !== undefined ? { timeoutMs: settings.timeout } : {}),
-          ...(onStderr ? { onStderr } : {}),
-          onCleanUp,
-        }
-        return pool.claim(claim)
-      }
-
-      const name = `perstack-${labels.runId}`
-      const specDir = await createRunSpecDir(workspace, name)
-      try {
-        await specDir.write(containerSpec)
-        const container = await docker.createContainer(
-          containerCreateOptions({
-            ...plan,
-            env: { ...plan.env, PERSTACK_RUN_ID: labels.runId },
-            name,
-            hostSpecDir: paths.toHost(specDir.dir),
-            labels: {
-              ...common,
-              [LABEL.run]: labels.runId,
-              ...(labels.parentRunId ? { [LABEL.parentRun]: labels.parentRunId } : {}),
-              [LABEL.expert]: spec.expert.key,
-            },
-          }),
-        )
-        return await startContainerSandbox({
-          container,
-          image,
-          specDir,
-          ...(settings?.timeout !== undefined ? { timeoutMs: settings.timeout } : {}),
-          ...(onStderr ? { onStderr } : {}),
-          onCleanUp,
-        })
-      } catch (error) {
-        await specDir.remove()
-        throw error
-      }
+      const network = networkOf(start)
+      const connected = await engine.connect()
+      await ensureImage(connected.docker, start.settings?.image ?? defaultImage)
+      await sweepOnce(connected.docker, start.labels.jobId, connected.owner)
+      return startRun(start, connected, await lockDown(start, network, connected))
     },
     /** See bridge-address.ts; undefined when the engine cannot be asked (the run's own start reports why). */
     async hostAddress() {
       try {
-        const { docker, paths } = await connect()
+        const { docker, paths } = await engine.connect()
         return paths.container ? await containerAddress(docker, paths.container) : await bridgeAddress(docker)
       } catch {
         return undefined
@@ -218,15 +153,13 @@ export function createDockerBackend(options: DockerBackendOptions = {}): Sandbox
     },
     /** Removes the job's locked-down network and its relay, once the job's containers are gone. */
     async releaseJob(jobId: string) {
-      const connected = await ready?.catch(() => undefined)
-      await connected?.egress.release(jobId)
+      await (await engine.current())?.egress.release(jobId)
     },
     /** Removes the warm pool's idle containers, waits for the used ones being removed, and frees every network. */
     async [Symbol.asyncDispose]() {
       await pool?.[Symbol.asyncDispose]()
-      await Promise.all([...cleaning])
-      const connected = await ready?.catch(() => undefined)
-      await connected?.egress.releaseAll()
+      await cleaning.settled()
+      await (await engine.current())?.egress.releaseAll()
     },
   }
 }

@@ -4,11 +4,12 @@
 import { randomBytes } from "node:crypto"
 import type Docker from "dockerode"
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
+import { isLoopbackHost } from "../container/llm-endpoint.ts"
 import type { SandboxServices } from "../sandbox.ts"
 import { createEgressNetwork, removeNetwork } from "./egress-network.ts"
 import { type RelayTarget, startRelay } from "./egress-relay.ts"
 import { LABEL } from "./labels.ts"
-import { HOST_ALIAS, isLoopbackHost } from "./llm-endpoint.ts"
+import { HOST_ALIAS } from "./llm-endpoint.ts"
 
 export interface JobEgress {
   /** the network's name: the sandbox's NetworkMode */

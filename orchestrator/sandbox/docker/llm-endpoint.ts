@@ -1,30 +1,9 @@
 // Where a container sends its LLM requests: a loopback endpoint on the host becomes host.docker.internal.
-import { resolveProvider } from "../../../runtime/llm/resolve-provider.ts"
 import type { RunSpec } from "../../../runtime/protocol/run-spec.ts"
+import { effectiveBaseUrl, isLoopbackHost } from "../container/llm-endpoint.ts"
 
 /** The name a container reaches its host by (mapped to the host's bridge address with `host-gateway`). */
 export const HOST_ALIAS = "host.docker.internal"
-
-const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0|\[::\])$/i
-
-/** Whether a URL's hostname means "this machine" (inside a container: the container itself). */
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.test(hostname)
-}
-
-/** The base URL the run would use (RunSpec override, provider setting, env variable, preset), if it resolves. */
-export function effectiveBaseUrl(spec: RunSpec, env: Readonly<Record<string, string>>): string | undefined {
-  try {
-    return resolveProvider({
-      provider: spec.provider,
-      env,
-      ...(spec.llmBaseUrl ? { baseUrlOverride: spec.llmBaseUrl } : {}),
-    }).baseUrl
-  } catch {
-    // A missing key or base URL: the runtime reports it, named, from inside the sandbox.
-    return undefined
-  }
-}
 
 /**
  * The `llmBaseUrl` to give a container: the effective URL with a loopback host replaced by HOST_ALIAS (inside a

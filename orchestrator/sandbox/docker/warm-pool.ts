@@ -5,13 +5,9 @@ import { randomUUID } from "node:crypto"
 import type { Socket } from "node:net"
 import type Docker from "dockerode"
 import type { RunSpec } from "../../../runtime/protocol/run-spec.ts"
+import { runtimeCommand } from "../container/sandbox-image.ts"
 import type { Sandbox } from "../sandbox.ts"
-import {
-  type ContainerPlan,
-  containerCreateOptions,
-  containerEnv,
-  runtimeCommand,
-} from "./container-config.ts"
+import { type ContainerPlan, containerCreateOptions, containerEnv } from "./container-config.ts"
 import { LABEL } from "./labels.ts"
 import { type Ended, sandboxHandle } from "./sandbox-handle.ts"
 

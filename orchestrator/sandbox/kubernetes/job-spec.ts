@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto"
 import path from "node:path"
 import type { V1Job, V1Secret } from "@kubernetes/client-node"
-import type { ResourceLimits } from "../docker/resource-limits.ts"
+import type { ResourceLimits } from "../container/resource-limits.ts"
 import type { ProtectedPath } from "../sandbox.ts"
 
 /** Where things are inside the pod (the same paths as in a docker sandbox). */

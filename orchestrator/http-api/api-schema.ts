@@ -1,4 +1,4 @@
-// The Execution API's wire format (v1): request bodies, the job view and the response envelopes, shared by server and client.
+// The Execution API's wire format (v1), shared by serve/ and client/: request bodies, job view, envelopes.
 import { z } from "zod"
 import { checkpointSchema } from "../../runtime/protocol/checkpoint.ts"
 import { providerNameSchema } from "../../runtime/protocol/config/provider.ts"

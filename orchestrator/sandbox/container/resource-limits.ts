@@ -1,4 +1,4 @@
-// The resource limits of one sandbox container: perstack.toml's `cpus` / `memory` over the backend's defaults.
+// A sandbox container's limits (docker or kubernetes): perstack.toml's `cpus` / `memory` over the defaults.
 import type { SandboxSettings } from "../../../runtime/protocol/config/expert.ts"
 import { MEMORY_PATTERN } from "../../../runtime/protocol/config/expert.ts"
 
