@@ -67,9 +67,7 @@ esac
 `,
   )
   await chmod(path.join(root, "bin/docker"), 0o755)
-  const bridgeGateway = (
-    await exec("docker", ["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"])
-  ).stdout.trim()
+  const bridgeGateway = await bridgeGatewayAddress()
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     PATH: `${path.join(root, "bin")}:${process.env.PATH}`,
@@ -136,6 +134,26 @@ esac
       await rm(root, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * Where a container reaches the host: the default bridge's gateway. Docker 20.10 lists only the bridge's subnet; its
+ * gateway is then the subnet's first address, as Docker assigns it.
+ */
+async function bridgeGatewayAddress(): Promise<string> {
+  const { stdout } = await exec("docker", [
+    "network",
+    "inspect",
+    "bridge",
+    "--format",
+    "{{json .IPAM.Config}}",
+  ])
+  const [config] = JSON.parse(stdout) as Array<{ Subnet?: string; Gateway?: string }>
+  if (config?.Gateway) return config.Gateway
+  const subnet = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(config?.Subnet ?? "")
+  if (!subnet)
+    throw new Error(`the bridge network has neither a gateway nor an IPv4 subnet: ${stdout.trim()}`)
+  return `${subnet[1]}.${subnet[2]}.${subnet[3]}.${Number(subnet[4]) + 1}`
 }
 
 /** The NDJSON events among a command's stdout lines. */
