@@ -206,6 +206,8 @@ describe("Perstack itself in a container, and behind HTTP", () => {
     expect(startedExperts(list)).toEqual(["fitness-assistant", "pro-trainer", "fitness-assistant"])
     expect(await readFile(path.join(user, "ws/fitness-log.md"), "utf8")).toContain("Menu from pro-trainer")
     expect(await readdir(path.join(user, "ws/perstack/jobs"))).toHaveLength(1)
+    // The key reached the container through `-e ANTHROPIC_API_KEY`, from the reader's shell.
+    expect(llm.requests[0]?.headers.authorization).toBe("Bearer sk-ant-...")
   })
 
   describe("perstack serve (adapted: a free port instead of 8080)", () => {
