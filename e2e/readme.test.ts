@@ -4,7 +4,7 @@
 // block is run here, as written or with the one change named, or is listed in ELSEWHERE with the test that runs it;
 // a block that is neither fails the first test, so the README cannot drift from what is tested.
 import { type ChildProcess, spawn } from "node:child_process"
-import { access, cp, readdir, readFile, writeFile } from "node:fs/promises"
+import { cp, mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sha256Hex } from "../orchestrator/serve/api-keys.ts"
@@ -39,19 +39,27 @@ const HERE = {
   library: 'ts: import { run } from "perstack"',
 } as const
 
-/** The README's blocks another test runs: the files that run them, and how. */
-const ELSEWHERE: Record<string, { by: string[]; how: string }> = {
+/** The README's blocks another test runs: each file that runs it, with a line of that file that shows it does. */
+const ELSEWHERE: Record<string, { by: Array<[file: string, shows: string]>; how: string }> = {
   "make demo": {
-    by: [".ci/run", "e2e/demo.test.ts"],
+    by: [
+      [".ci/run", "\nmake demo\n"],
+      ["e2e/demo.test.ts", "scripts/demo.ts"],
+    ],
     how: "CI runs `make demo` on a fresh clone as a newcomer does; the e2e test runs its job (scripts/demo.ts)",
   },
-  "make test": { by: [".ci/run"], how: "CI's test command is exactly `make test`" },
+  "make test": { by: [[".ci/run", "\nmake test\n"]], how: "CI's test command is exactly `make test`" },
   "make images": {
-    by: ["e2e/support/docker-session.ts"],
+    by: [
+      ["Makefile", "$(RUN) scripts/build-images.sh"],
+      ["e2e/support/docker-session.ts", '"scripts/build-images.sh"'],
+    ],
     how: "every docker e2e test's setup (ensureImages) runs scripts/build-images.sh, the target's command",
   },
   'perstack run fitness-assistant "Start today\'s session" --sandbox kubernetes': {
-    by: ["e2e/kubernetes.test.ts"],
+    by: [
+      ["e2e/kubernetes.test.ts", "the README's team as Kubernetes Jobs (perstack run --sandbox kubernetes)"],
+    ],
     how: "the README's team as Kubernetes Jobs on a real cluster",
   },
 }
@@ -94,8 +102,10 @@ describe("the README's blocks", () => {
     const stale = [...here, ...Object.keys(ELSEWHERE)].filter((key) => !keys.has(key))
     expect(stale, "entries of e2e/readme.test.ts naming no README block").toEqual([])
     for (const [key, { by }] of Object.entries(ELSEWHERE)) {
-      for (const file of by)
-        await expect(access(path.join(repo, file)), `${key}: ${file}`).resolves.toBeUndefined()
+      for (const [file, shows] of by) {
+        const content = await readFile(path.join(repo, file), "utf8").catch(() => "(no such file)")
+        expect(content.includes(shows), `${key}: ${file} shows ${JSON.stringify(shows)}`).toBe(true)
+      }
     }
     const makefile = await readFile(path.join(repo, "Makefile"), "utf8")
     for (const target of ["demo", "test", "images"]) expect(makefile).toMatch(new RegExp(`^${target}:`, "m"))
@@ -260,11 +270,37 @@ describe("Perstack itself in a container, and behind HTTP", () => {
 })
 
 describe("from TypeScript", () => {
-  it("the ts block, written to a file and run with node against the built package", async () => {
+  let program: string
+
+  it("the ts block type-checks against the built package's types (strict, nodenext), in a project of the reader's", async () => {
+    // `perstack` resolves from the stage's node_modules; TypeScript and @types/node are the checkout's, as the
+    // reader's devDependencies.
+    const project = await stage.dir("ts-project", {
+      "package.json": '{ "private": true, "type": "module" }\n',
+      "tsconfig.json": `${JSON.stringify({
+        compilerOptions: {
+          module: "nodenext",
+          target: "esnext",
+          strict: true,
+          noEmit: true,
+          types: ["node"],
+        },
+        files: ["index.ts"],
+      })}\n`,
+      "index.ts": block(HERE.library),
+    })
+    await mkdir(path.join(project, "node_modules/@types"), { recursive: true })
+    await symlink(path.join(repo, "node_modules/@types/node"), path.join(project, "node_modules/@types/node"))
+    program = path.join(project, "index.ts")
+    const result = await stage.shell(
+      `${JSON.stringify(path.join(repo, "node_modules/.bin/tsc"))} -p .`,
+      project,
+    )
+    expect([result.code, result.stdout + result.stderr]).toEqual([0, ""])
+  })
+
+  it("the ts block, run with node beside the example's perstack.toml", async () => {
     await using llm = await stage.scripted(await recordedFitness())
-    // In the reader's project, where `perstack` resolves (the stage's node_modules); run beside its perstack.toml.
-    const program = path.join(stage.root, "readme-run.ts")
-    await writeFile(program, block(HERE.library))
     const result = await stage.shell(
       lines(block(HERE.exportKey), `node ${JSON.stringify(program)}`),
       example,
