@@ -240,8 +240,12 @@ describe("Perstack itself in a container, and behind HTTP", () => {
       server = spawn("bash", ["-c", tour(block(HERE.serve).replace("--port 8080", `--port ${port}`))], {
         cwd: checkout,
         env: stage.env({ ANTHROPIC_BASE_URL: llm.hostUrl }),
-        stdio: "ignore",
+        stdio: ["ignore", "ignore", "pipe"],
         detached: true,
+      })
+      let stderr = ""
+      server.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString("utf8")
       })
       for (let tries = 0; ; tries++) {
         const up = await fetch(`${url}/healthz`).then(
@@ -249,7 +253,8 @@ describe("Perstack itself in a container, and behind HTTP", () => {
           () => false,
         )
         if (up) break
-        if (tries > 400) throw new Error("perstack serve did not come up")
+        if (tries > 400 || server.exitCode !== null)
+          throw new Error(`perstack serve did not come up: ${stderr}`)
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" }
