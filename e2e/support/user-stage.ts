@@ -7,6 +7,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { promisify } from "node:util"
+import { bridgeAddress } from "../../orchestrator/sandbox/docker/bridge-address.ts"
 import { type ExpertReplies, startExpertScript } from "../../orchestrator/testing/expert-script.ts"
 import { docker, SESSION, SESSION_LABEL, sweepSession } from "./docker-session.ts"
 import { startTmux, type TmuxSession } from "./tui-tmux.ts"
@@ -67,7 +68,10 @@ esac
 `,
   )
   await chmod(path.join(root, "bin/docker"), 0o755)
-  const bridgeGateway = await bridgeGatewayAddress()
+  // Where containers reach the host: the bridge's gateway, or its subnet's first address where Docker (20.10) lists
+  // only the subnet; the orchestrator's own lookup.
+  const bridgeGateway = await bridgeAddress(docker)
+  if (!bridgeGateway) throw new Error("Docker's default bridge has neither a gateway nor an IPv4 subnet")
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     PATH: `${path.join(root, "bin")}:${process.env.PATH}`,
@@ -134,26 +138,6 @@ esac
       await rm(root, { recursive: true, force: true })
     },
   }
-}
-
-/**
- * Where a container reaches the host: the default bridge's gateway. Docker 20.10 lists only the bridge's subnet; its
- * gateway is then the subnet's first address, as Docker assigns it.
- */
-async function bridgeGatewayAddress(): Promise<string> {
-  const { stdout } = await exec("docker", [
-    "network",
-    "inspect",
-    "bridge",
-    "--format",
-    "{{json .IPAM.Config}}",
-  ])
-  const [config] = JSON.parse(stdout) as Array<{ Subnet?: string; Gateway?: string }>
-  if (config?.Gateway) return config.Gateway
-  const subnet = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/\d+$/.exec(config?.Subnet ?? "")
-  if (!subnet)
-    throw new Error(`the bridge network has neither a gateway nor an IPv4 subnet: ${stdout.trim()}`)
-  return `${subnet[1]}.${subnet[2]}.${subnet[3]}.${Number(subnet[4]) + 1}`
 }
 
 /** The NDJSON events among a command's stdout lines. */
