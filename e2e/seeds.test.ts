@@ -2,17 +2,14 @@
 // shell whose PATH has `perstack` (and `npx perstack` finds this package), a local Docker engine, a scripted LLM in
 // place of the provider (its base URL in the environment or the workspace's .env: the one thing no seed shows).
 // Each block runs as written, or with the one change its status names; those that cannot run here say why.
-import { execFile, spawn } from "node:child_process"
-import { chmod, mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises"
-import { createServer } from "node:net"
-import { tmpdir } from "node:os"
+import { spawn } from "node:child_process"
+import { readdir, readFile, writeFile } from "node:fs/promises"
 import path from "node:path"
-import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { sha256Hex } from "../orchestrator/serve/api-keys.ts"
 import { JobStore } from "../orchestrator/store/job-store.ts"
-import { type ExpertReplies, lastInput, startExpertScript } from "../orchestrator/testing/expert-script.ts"
-import { docker, ensureImages, SESSION, SESSION_LABEL, sweepSession } from "./support/docker-session.ts"
+import { type ExpertReplies, lastInput } from "../orchestrator/testing/expert-script.ts"
+import { ensureImages } from "./support/docker-session.ts"
 import {
   FITNESS_TOML,
   SEED_BLOCKS,
@@ -20,11 +17,19 @@ import {
   WALKTHROUGH_FITNESS_TOML,
   withoutWhitespace,
 } from "./support/seed-blocks.ts"
-import { startTmux } from "./support/tui-tmux.ts"
+import {
+  createUserStage,
+  events,
+  freePort,
+  lines,
+  recordedFitness,
+  type StageLlm,
+  startedExperts,
+  type UserStage,
+} from "./support/user-stage.ts"
 
 const repo = path.resolve(import.meta.dirname, "..")
 const seedsDir = path.resolve(repo, "../shared/seeds")
-const exec = promisify(execFile)
 
 const text = (id: string): string => {
   const block = SEED_BLOCKS.find((candidate) => candidate.id === id)
@@ -32,130 +37,17 @@ const text = (id: string): string => {
   return block.text
 }
 
-/** A user's machine: a home, `perstack` on PATH, `npx perstack` resolving this package, docker labelling what it makes. */
-let stage: string
-let bridgeGateway: string
-const stageEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
-  PATH: `${path.join(stage, "bin")}:${process.env.PATH}`,
-  HOME: path.join(stage, "home"),
-  NPM_CONFIG_UPDATE_NOTIFIER: "false",
-  NO_UPDATE_NOTIFIER: "1",
-  SEED_TEST_SESSION: SESSION,
-  ...extra,
-})
+/** A user's machine (e2e/support/user-stage.ts): a shell, a terminal, a scripted LLM, docker labelling what it makes. */
+let stage: UserStage
 
 beforeAll(async () => {
   await ensureImages("all")
-  stage = await realpath(await mkdtemp(path.join(tmpdir(), "perstack-seeds-")))
-  await mkdir(path.join(stage, "bin"))
-  await mkdir(path.join(stage, "home"))
-  await mkdir(path.join(stage, "node_modules/.bin"), { recursive: true })
-  await writeFile(path.join(stage, "package.json"), '{ "private": true }\n')
-  await symlink(repo, path.join(stage, "node_modules/perstack"))
-  await symlink("../perstack/dist/perstack.js", path.join(stage, "node_modules/.bin/perstack"))
-  await symlink(path.join(repo, "dist/perstack.js"), path.join(stage, "bin/perstack"))
-  // What the seeds' docker commands create carries this session's label, so the sweep removes exactly that. The
-  // docker CLI behind it is the user's (the first on PATH): the seeds' `-v ./dir:` needs Docker 23 or later.
-  const realDocker = (await exec("bash", ["-c", "command -v docker"])).stdout.trim()
-  await writeFile(
-    path.join(stage, "bin/docker"),
-    `#!/bin/bash
-case "$1" in
-  run|build) sub=$1; shift; exec ${realDocker} "$sub" --label "${SESSION_LABEL}=$SEED_TEST_SESSION" "$@" ;;
-  *) exec ${realDocker} "$@" ;;
-esac
-`,
-  )
-  await chmod(path.join(stage, "bin/docker"), 0o755)
-  bridgeGateway = (
-    await exec("docker", ["network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"])
-  ).stdout.trim()
+  stage = await createUserStage("seeds")
 })
 
 afterAll(async () => {
-  await sweepSession()
-  const images = await docker.listImages({ filters: { label: [`${SESSION_LABEL}=${SESSION}`] } })
-  for (const image of images)
-    await docker
-      .getImage(image.Id)
-      .remove({ force: true })
-      .catch(() => undefined)
-  if (stage) await rm(stage, { recursive: true, force: true })
+  await stage?.[Symbol.asyncDispose]()
 })
-
-/**
- * A folder of the user's with these files. One mounted into a container is owned by uid 1000, as a user's own folder
- * is (these machines run the tests as root, and the container's sandboxes run as the workspace's owner); one the CLI
- * uses on the host is the test user's own.
- */
-async function userDir(
-  name: string,
-  files: Record<string, string> = {},
-  { mounted = false } = {},
-): Promise<string> {
-  const dir = path.join(stage, name)
-  await mkdir(dir, { recursive: true })
-  for (const [file, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, file)), { recursive: true })
-    await writeFile(path.join(dir, file), content)
-  }
-  if (mounted && process.getuid?.() === 0) await exec("chown", ["-R", "1000:1000", dir])
-  return dir
-}
-
-/** Runs the script in bash, as a user types it. */
-function shell(script: string, cwd: string, env: Record<string, string> = {}, timeoutMs = 180_000) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn("bash", ["-c", script], {
-      cwd,
-      env: stageEnv(env),
-      stdio: ["ignore", "pipe", "pipe"],
-    })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8")
-    })
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString("utf8")
-    })
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
-
-/** Runs the script in a terminal (tmux), as a user types it: for `perstack start` and `docker run -it`. */
-function terminal(script: string, cwd: string, env: Record<string, string> = {}) {
-  return startTmux({ command: ["bash", "-c", script], cwd, env: stageEnv(env), width: 140, height: 45 })
-}
-
-const events = (stdout: string) =>
-  stdout
-    .split("\n")
-    .filter((line) => line.startsWith("{"))
-    .map((line) => JSON.parse(line) as Record<string, unknown> & { type: string })
-
-const startedExperts = (list: ReturnType<typeof events>) =>
-  list.filter((event) => event.type === "sandboxStarted").map((event) => event.expertKey)
-
-async function recordedFitness(): Promise<ExpertReplies> {
-  const file = path.join(repo, "examples/fitness-assistant/recorded-conversation.json")
-  return (JSON.parse(await readFile(file, "utf8")) as { experts: ExpertReplies }).experts
-}
-
-/** The scripted LLM on every interface: the host reaches it on loopback, containers on the bridge's gateway. */
-async function scripted(replies: ExpertReplies) {
-  const llm = await startExpertScript(replies, { host: "0.0.0.0" })
-  const port = new URL(llm.url).port
-  return Object.assign(llm, {
-    hostUrl: `http://127.0.0.1:${port}/v1`,
-    containerUrl: `http://${bridgeGateway}:${port}/v1`,
-  })
-}
 
 const MY_EXPERT_TOML = `[provider]
 providerName = "fireworks"
@@ -164,8 +56,6 @@ providerName = "fireworks"
 description = "Answers."
 instruction = "Answer briefly."
 `
-
-const lines = (...parts: string[]) => parts.join("\n")
 
 describe("the seeds' blocks", () => {
   it("are each still in their seed, with a status; what cannot run here says why", async () => {
@@ -196,19 +86,23 @@ describe("on the host: npx perstack, perstack", () => {
   it.each(["fitness-toml", "walkthrough-fitness-toml", "news-researcher-toml", "ai-gaming-toml"])(
     "%s: perstack validate takes it",
     async (id) => {
-      const dir = await userDir(`validate-${id}`, { "perstack.toml": text(id) })
-      const result = await shell("npx perstack validate", dir)
+      const dir = await stage.dir(`validate-${id}`, { "perstack.toml": text(id) })
+      const result = await stage.shell("npx perstack validate", dir)
       expect([result.code, result.stderr]).toEqual([0, expect.any(String)])
       expect(result.stdout + result.stderr).toMatch(/ok|valid/i)
     },
   )
 
   it("npx-run-fitness: the walkthrough's Experts run headless, the coordinator delegating", async () => {
-    await using llm = await scripted(await recordedFitness())
-    walkthrough = await userDir("walkthrough", { "perstack.toml": text("walkthrough-fitness-toml") })
-    const result = await shell(lines(text("export-anthropic-key"), text("npx-run-fitness")), walkthrough, {
-      ANTHROPIC_BASE_URL: llm.hostUrl,
-    })
+    await using llm = await stage.scripted(await recordedFitness())
+    walkthrough = await stage.dir("walkthrough", { "perstack.toml": text("walkthrough-fitness-toml") })
+    const result = await stage.shell(
+      lines(text("export-anthropic-key"), text("npx-run-fitness")),
+      walkthrough,
+      {
+        ANTHROPIC_BASE_URL: llm.hostUrl,
+      },
+    )
     expect(result.code, result.stderr).toBe(0)
     const list = events(result.stdout)
     expect(startedExperts(list)).toEqual(["fitness-assistant", "pro-trainer", "fitness-assistant"])
@@ -221,7 +115,7 @@ describe("on the host: npx perstack, perstack", () => {
   })
 
   it("npx-log: shows the latest job, its Experts and how it ended", async () => {
-    const result = await shell(text("npx-log"), walkthrough)
+    const result = await stage.shell(text("npx-log"), walkthrough)
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toContain(jobId)
     expect(result.stdout).toContain("pro-trainer")
@@ -231,7 +125,7 @@ describe("on the host: npx perstack, perstack", () => {
   it.each(["--errors", "--tools", '--step "5-10"', "--summary", "--json"])(
     "npx-log %s: answers for the latest job",
     async (option) => {
-      const result = await shell(`npx perstack log ${text(`npx-log ${option}`)}`, walkthrough)
+      const result = await stage.shell(`npx perstack log ${text(`npx-log ${option}`)}`, walkthrough)
       expect(result.code, result.stderr).toBe(0)
       if (option === "--json") {
         const parsed = result.stdout
@@ -246,25 +140,32 @@ describe("on the host: npx perstack, perstack", () => {
   )
 
   it("npx-log-job: the job named by its id", async () => {
-    const result = await shell(text("npx-log-job").replace(/^\$ /, "").replace("<jobId>", jobId), walkthrough)
+    const result = await stage.shell(
+      text("npx-log-job").replace(/^\$ /, "").replace("<jobId>", jobId),
+      walkthrough,
+    )
     expect(result.code, result.stderr).toBe(0)
     expect(result.stdout).toContain(jobId)
     expect(result.stdout).toContain("pro-trainer")
   })
 
   it("npx-install: writes perstack.lock", async () => {
-    const result = await shell(text("npx-install"), walkthrough)
+    const result = await stage.shell(text("npx-install"), walkthrough)
     expect(result.code, result.stderr).toBe(0)
     const lock = JSON.parse(await readFile(path.join(walkthrough, "perstack.lock"), "utf8"))
     expect(lock).toMatchObject({ configFile: "perstack.toml", experts: {} })
   })
 
   it("npx-start-fitness: the TUI runs the getting-started Experts to the end", async () => {
-    await using llm = await scripted(await recordedFitness())
-    const dir = await userDir("getting-started", { "perstack.toml": text("fitness-toml") })
-    await using term = await terminal(lines(text("export-anthropic-key"), text("npx-start-fitness")), dir, {
-      ANTHROPIC_BASE_URL: llm.hostUrl,
-    })
+    await using llm = await stage.scripted(await recordedFitness())
+    const dir = await stage.dir("getting-started", { "perstack.toml": text("fitness-toml") })
+    await using term = await stage.terminal(
+      lines(text("export-anthropic-key"), text("npx-start-fitness")),
+      dir,
+      {
+        ANTHROPIC_BASE_URL: llm.hostUrl,
+      },
+    )
     const screen = await term.waitFor("Type a follow-up", 120_000)
     expect(screen).toContain("pro-trainer")
     expect(screen).toContain("Query: Start today's session")
@@ -274,20 +175,20 @@ describe("on the host: npx perstack, perstack", () => {
   })
 
   it("start-from-registry (not here): refused with the Expert named, nothing run", async () => {
-    const dir = await userDir("registry", { "perstack.toml": FITNESS_TOML })
-    await using term = await terminal(text("start-from-registry"), dir)
+    const dir = await stage.dir("registry", { "perstack.toml": FITNESS_TOML })
+    await using term = await stage.terminal(text("start-from-registry"), dir)
     expect(await term.exitCode()).not.toBe(0)
     expect(await term.screen()).toContain('no Expert "tic-tac-toe"')
     expect(await readdir(dir)).toEqual(["perstack.toml"])
   })
 
   it("start-env-path: the keys come from the file named", async () => {
-    await using llm = await scripted({ "my-expert": [{ text: "Answer from production." }] })
-    const dir = await userDir("env-path", {
+    await using llm = await stage.scripted({ "my-expert": [{ text: "Answer from production." }] })
+    const dir = await stage.dir("env-path", {
       "perstack.toml": MY_EXPERT_TOML,
       ".env.production": `FIREWORKS_API_KEY=fw-production\nFIREWORKS_BASE_URL=${llm.hostUrl}\n`,
     })
-    await using term = await terminal(text("start-env-path"), dir)
+    await using term = await stage.terminal(text("start-env-path"), dir)
     expect(await term.waitFor("Type a follow-up", 120_000)).toContain("Answer from production.")
     await term.keys("Escape")
     expect(await term.exitCode()).toBe(0)
@@ -297,8 +198,8 @@ describe("on the host: npx perstack, perstack", () => {
 
 describe("with Docker: docker run perstack/perstack", () => {
   it("docker-start-env-key: the key forwarded with -e, the TUI in the container", async () => {
-    await using llm = await scripted({ "my-expert": [{ text: "Hello from the container." }] })
-    const user = await userDir(
+    await using llm = await stage.scripted({ "my-expert": [{ text: "Hello from the container." }] })
+    const user = await stage.dir(
       "docker-env-key",
       {
         "workspace/perstack.toml": MY_EXPERT_TOML,
@@ -306,7 +207,10 @@ describe("with Docker: docker run perstack/perstack", () => {
       },
       { mounted: true },
     )
-    await using term = await terminal(lines(text("export-fireworks-key"), text("docker-start-env-key")), user)
+    await using term = await stage.terminal(
+      lines(text("export-fireworks-key"), text("docker-start-env-key")),
+      user,
+    )
     expect(await term.waitFor("Type a follow-up", 120_000)).toContain("Hello from the container.")
     await term.keys("Escape")
     expect(await term.exitCode()).toBe(0)
@@ -314,9 +218,9 @@ describe("with Docker: docker run perstack/perstack", () => {
   })
 
   it("workspace-dotenv, docker-start-dotenv: the key from the workspace's .env", async () => {
-    await using llm = await scripted({ "my-expert": [{ text: "Keys from .env." }] })
+    await using llm = await stage.scripted({ "my-expert": [{ text: "Keys from .env." }] })
     const dotenv = text("workspace-dotenv").replace("# ./workspace/.env\n", "")
-    const user = await userDir(
+    const user = await stage.dir(
       "docker-dotenv",
       {
         "workspace/perstack.toml": MY_EXPERT_TOML,
@@ -324,7 +228,7 @@ describe("with Docker: docker run perstack/perstack", () => {
       },
       { mounted: true },
     )
-    await using term = await terminal(text("docker-start-dotenv"), user)
+    await using term = await stage.terminal(text("docker-start-dotenv"), user)
     expect(await term.waitFor("Type a follow-up", 120_000)).toContain("Keys from .env.")
     await term.keys("Escape")
     expect(await term.exitCode()).toBe(0)
@@ -351,8 +255,8 @@ describe("with Docker: docker run perstack/perstack", () => {
     const withoutPull = (id: string) => text(id).replace("--pull always ", "")
 
     it("docker-run-ai-gaming (adapted): the team runs headless, each delegate in its own sandbox", async () => {
-      await using llm = await scripted(team("The dungeon crawler is done."))
-      user = await userDir(
+      await using llm = await stage.scripted(team("The dungeon crawler is done."))
+      user = await stage.dir(
         "ai-gaming-user",
         {
           "ai-gaming/perstack.toml": text("ai-gaming-toml"),
@@ -360,7 +264,7 @@ describe("with Docker: docker run perstack/perstack", () => {
         },
         { mounted: true },
       )
-      const result = await shell(
+      const result = await stage.shell(
         lines(text("export-fireworks-key"), withoutPull("docker-run-ai-gaming")),
         user,
       )
@@ -378,9 +282,9 @@ describe("with Docker: docker run perstack/perstack", () => {
     })
 
     it("docker-start-ai-gaming (adapted): the same in the TUI, the delegation tree on screen", async () => {
-      await using llm = await scripted(team("Done in the TUI."))
+      await using llm = await stage.scripted(team("Done in the TUI."))
       await writeFile(path.join(user, "ai-gaming/.env"), `FIREWORKS_BASE_URL=${llm.containerUrl}\n`)
-      await using term = await terminal(
+      await using term = await stage.terminal(
         lines(text("export-fireworks-key"), withoutPull("docker-start-ai-gaming")),
         user,
       )
@@ -392,14 +296,14 @@ describe("with Docker: docker run perstack/perstack", () => {
     })
 
     it("docker-log: the history browser in the container shows the team's jobs", async () => {
-      await using term = await terminal(text("docker-log"), user)
+      await using term = await stage.terminal(text("docker-log"), user)
       await term.waitFor("ai-gaming", 60_000)
       await term.keys("q")
       expect(await term.exitCode()).toBe(0)
     })
 
     it("docker-install: writes perstack.lock into the mounted workspace", async () => {
-      await using term = await terminal(text("docker-install"), user)
+      await using term = await stage.terminal(text("docker-install"), user)
       expect(await term.exitCode(120_000)).toBe(0)
       const lock = JSON.parse(await readFile(path.join(user, "ai-gaming/perstack.lock"), "utf8"))
       expect(lock).toMatchObject({ configFile: "perstack.toml" })
@@ -418,31 +322,34 @@ describe("with Docker: docker run perstack/perstack", () => {
         { text: "Answered again from step 1." },
       ],
     }
-    let llm: Awaited<ReturnType<typeof scripted>>
+    let llm: StageLlm
     afterAll(async () => {
       await llm?.close()
     })
 
     it("docker-expert-image-run: runs the Expert, events on stdout, checkpoints in the mounted workspace", async () => {
       // The seed does not show perstack-expert's Dockerfile: the production one, with `perstack run` as its entrypoint.
-      const context = await userDir("expert-image", {
+      const context = await stage.dir("expert-image", {
         Dockerfile: `${SEED_DOCKERFILE.replace(
           "COPY perstack.toml .",
           "COPY perstack.toml /perstack.toml",
         ).replace('["perstack", "run", "my-expert"]', '["perstack", "run"]')}`,
         "perstack.toml": '[experts."my-expert"]\ninstruction = "Answer briefly."\n',
       })
-      const built = await shell(`docker build -q -t ${tag} .`, context)
+      const built = await stage.shell(`docker build -q -t ${tag} .`, context)
       expect(built.code, built.stderr).toBe(0)
-      llm = await scripted(replies)
-      user = await userDir(
+      llm = await stage.scripted(replies)
+      user = await stage.dir(
         "expert-image-user",
         {
           "workspace/.env": `ANTHROPIC_BASE_URL=${llm.containerUrl}\n`,
         },
         { mounted: true },
       )
-      const result = await shell(lines(text("export-anthropic-key"), text("docker-expert-image-run")), user)
+      const result = await stage.shell(
+        lines(text("export-anthropic-key"), text("docker-expert-image-run")),
+        user,
+      )
       expect(result.code, result.stderr).toBe(0)
       expect(events(result.stdout).findLast((event) => event.type === "completeRun")?.text).toBe(
         "Answered the user query.",
@@ -451,7 +358,7 @@ describe("with Docker: docker run perstack/perstack", () => {
     })
 
     it("docker-expert-image-continue: --continue takes the follow-up in the same job", async () => {
-      const result = await shell(
+      const result = await stage.shell(
         lines(text("export-anthropic-key"), text("docker-expert-image-continue")),
         user,
       )
@@ -472,7 +379,7 @@ describe("with Docker: docker run perstack/perstack", () => {
         text("export-anthropic-key"),
         text("docker-expert-image-resume-from").replace("<checkpoint-id>", step1?.id ?? ""),
       )
-      const result = await shell(script, user)
+      const result = await stage.shell(script, user)
       expect(result.code, result.stderr).toBe(0)
       expect(events(result.stdout).findLast((event) => event.type === "completeRun")?.text).toBe(
         "Answered again from step 1.",
@@ -488,7 +395,7 @@ describe("with Docker: docker run perstack/perstack", () => {
 describe("the Execution API (perstack serve in place of api.perstack.ai)", () => {
   let serveUrl: string
   let server: ReturnType<typeof spawn> | undefined
-  let llm: Awaited<ReturnType<typeof scripted>>
+  let llm: StageLlm
   let dir: string
   let jobId: string
   const apiKey = "psk-seeds-test-0123456789abcdef"
@@ -496,7 +403,7 @@ describe("the Execution API (perstack serve in place of api.perstack.ai)", () =>
 
   beforeAll(async () => {
     const recorded = await recordedFitness()
-    llm = await scripted({
+    llm = await stage.scripted({
       "fitness-assistant": [
         ...(recorded["fitness-assistant"] ?? []),
         { text: "Weekly schedule: Mon, Wed, Fri." },
@@ -505,7 +412,7 @@ describe("the Execution API (perstack serve in place of api.perstack.ai)", () =>
       ],
       "pro-trainer": [...(recorded["pro-trainer"] ?? []), ...(recorded["pro-trainer"] ?? [])],
     })
-    dir = await userDir("serve", {
+    dir = await stage.dir("serve", {
       "perstack.toml": WALKTHROUGH_FITNESS_TOML,
       "keys.jsonl": `{"name":"my-app","sha256":"${sha256Hex(apiKey)}"}\n`,
     })
@@ -516,7 +423,7 @@ describe("the Execution API (perstack serve in place of api.perstack.ai)", () =>
       [path.join(repo, "dist/perstack.js"), "serve", "--api-keys-file", "keys.jsonl", "--port", String(port)],
       {
         cwd: dir,
-        env: stageEnv({ ANTHROPIC_API_KEY: "sk-ant-serve", ANTHROPIC_BASE_URL: llm.hostUrl }),
+        env: stage.env({ ANTHROPIC_API_KEY: "sk-ant-serve", ANTHROPIC_BASE_URL: llm.hostUrl }),
         stdio: "ignore",
       },
     )
@@ -540,9 +447,13 @@ describe("the Execution API (perstack serve in place of api.perstack.ai)", () =>
   })
 
   it("curl-start-job (adapted): the seeds' body starts a job", async () => {
-    const result = await shell(text("curl-start-job").replace("https://api.perstack.ai", serveUrl), dir, {
-      PERSTACK_API_KEY: apiKey,
-    })
+    const result = await stage.shell(
+      text("curl-start-job").replace("https://api.perstack.ai", serveUrl),
+      dir,
+      {
+        PERSTACK_API_KEY: apiKey,
+      },
+    )
     expect(result.code, result.stderr).toBe(0)
     const job = JSON.parse(result.stdout).data.job
     expect(job).toMatchObject({
@@ -554,7 +465,7 @@ describe("the Execution API (perstack serve in place of api.perstack.ai)", () =>
   })
 
   it("curl-stream (adapted): message events, then complete", async () => {
-    const result = await shell(hosted("curl-stream").replace("{jobId}", jobId), dir, {
+    const result = await stage.shell(hosted("curl-stream").replace("{jobId}", jobId), dir, {
       PERSTACK_API_KEY: apiKey,
     })
     expect(result.code, result.stderr).toBe(0)
@@ -564,12 +475,12 @@ describe("the Execution API (perstack serve in place of api.perstack.ai)", () =>
   })
 
   it("curl-continue (adapted): the follow-up runs in the same job", async () => {
-    const result = await shell(hosted("curl-continue").replace("{jobId}", jobId), dir, {
+    const result = await stage.shell(hosted("curl-continue").replace("{jobId}", jobId), dir, {
       PERSTACK_API_KEY: apiKey,
     })
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout).data.job.id).toBe(jobId)
-    const stream = await shell(hosted("curl-stream").replace("{jobId}", jobId), dir, {
+    const stream = await stage.shell(hosted("curl-stream").replace("{jobId}", jobId), dir, {
       PERSTACK_API_KEY: apiKey,
     })
     expect(stream.stdout).toContain("Weekly schedule: Mon, Wed, Fri.")
@@ -577,10 +488,10 @@ describe("the Execution API (perstack serve in place of api.perstack.ai)", () =>
 
   it("api-client (adapted): the typed client's start, stream and continue", async () => {
     await writeFile(
-      path.join(stage, "api-client.mjs"),
+      path.join(stage.root, "api-client.mjs"),
       text("api-client").replace('"@perstack/api-client"', '"perstack"'),
     )
-    const result = await shell("node api-client.mjs", stage, {
+    const result = await stage.shell("node api-client.mjs", stage.root, {
       PERSTACK_API_KEY: apiKey,
       PERSTACK_API_BASE_URL: serveUrl,
     })
@@ -600,21 +511,21 @@ describe("the runtime as a library (perstack/runtime)", () => {
     ["runtime-embed-fireworks-listener", "fireworks"],
   ])("%s (adapted): run() resolves to the last checkpoint", async (id, provider) => {
     const expert = provider === "fireworks" ? "my-expert" : "fitness-assistant"
-    await using llm = await scripted(
+    await using llm = await stage.scripted(
       provider === "fireworks" ? { "my-expert": [{ text: "Embedded answer." }] } : await recordedFitness(),
     )
-    const dir = await userDir(`embed-${id}`, {
+    const dir = await stage.dir(`embed-${id}`, {
       "perstack.toml": provider === "fireworks" ? MY_EXPERT_TOML : WALKTHROUGH_FITNESS_TOML,
     })
     // The seed's code, then what a caller does with the checkpoint.
     const program = `${text(id).replace('"@perstack/runtime"', '"perstack/runtime"')}
 console.log("RESULT", JSON.stringify({ status: checkpoint.status, expert: checkpoint.expert.key }))
 `
-    await writeFile(path.join(stage, `${id}.mjs`), program)
+    await writeFile(path.join(stage.root, `${id}.mjs`), program)
     const keyName = provider === "fireworks" ? "FIREWORKS" : "ANTHROPIC"
-    const result = await shell(
-      `cd ${JSON.stringify(dir)} && node ${JSON.stringify(path.join(stage, `${id}.mjs`))}`,
-      stage,
+    const result = await stage.shell(
+      `cd ${JSON.stringify(dir)} && node ${JSON.stringify(path.join(stage.root, `${id}.mjs`))}`,
+      stage.root,
       {
         [`${keyName}_API_KEY`]: "sk-embed",
         [`${keyName}_BASE_URL`]: llm.hostUrl,
@@ -626,14 +537,3 @@ console.log("RESULT", JSON.stringify({ status: checkpoint.status, expert: checkp
     else expect(result.stdout).not.toMatch(/^completeRun /m)
   })
 })
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once("error", reject)
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
-}
