@@ -1,6 +1,6 @@
 // The sandbox backend contract, run against the real Docker engine.
 import { afterAll, beforeAll } from "vitest"
-import { describeBackendContract } from "../orchestrator/sandbox/backend-contract.ts"
+import { describeBackendContract } from "../orchestrator/testing/backend-contract.ts"
 import {
   dockerBackend,
   ensureImages,

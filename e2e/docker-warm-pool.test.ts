@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseConfigText } from "../orchestrator/config/load-config.ts"
 import { runJob } from "../orchestrator/job/run-job.ts"
 import { resolveSettings } from "../orchestrator/job/settings.ts"
-import { describeBackendContract } from "../orchestrator/sandbox/backend-contract.ts"
 import { LABEL } from "../orchestrator/sandbox/docker/labels.ts"
 import { JobStore } from "../orchestrator/store/job-store.ts"
+import { describeBackendContract } from "../orchestrator/testing/backend-contract.ts"
 import { startExpertScript } from "../orchestrator/testing/expert-script.ts"
 import {
   docker,

@@ -24,6 +24,7 @@ const BACKENDS = "Each sandbox backend"
 const CLIENT = "client/ and react/ reach the server over HTTP only"
 const EDGE = "An edge ("
 const RUNTIME = "runtime/ must not import orchestrator/"
+const SURFACE = "orchestrator/ reaches the runtime through its published surface only"
 
 const PROBES: Probe[] = [
   { file: "orchestrator/sandbox/docker/probe.ts", from: "../kubernetes/job-spec.ts", wall: BACKENDS },
@@ -51,12 +52,22 @@ const PROBES: Probe[] = [
   { file: "orchestrator/gateway/probe.ts", from: "../job/run-job.ts", wall: EDGE },
   { file: "orchestrator/config/probe.ts", from: "../cli/main.ts", wall: EDGE },
   { file: "orchestrator/secrets/probe.ts", from: "../store/job-store.ts", wall: EDGE },
+  { file: "orchestrator/cli/probe.ts", from: "../../runtime/loop/run-segment.ts", wall: SURFACE },
+  { file: "orchestrator/index-probe.ts", from: "../runtime/skills/base/tools/exec.ts", wall: SURFACE },
+  { file: "orchestrator/job/deep.ts", from: "../../runtime/llm/generate.ts", wall: SURFACE },
+  { file: "orchestrator/sandbox/local/deep.ts", from: "../../../runtime/cli/node-flags.ts", wall: SURFACE },
+  { file: "orchestrator/gateway/deep.ts", from: "../../runtime/testing/run-harness.ts", wall: SURFACE },
+  { file: "orchestrator/tui/deep.tsx", from: "../../runtime/llm/providers.ts", wall: SURFACE },
   { file: "runtime/loop/probe.ts", from: "../../orchestrator/sandbox/sandbox.ts", wall: RUNTIME },
   { file: "runtime/loop/dockerode.ts", from: "dockerode", wall: "it never talks to Docker" },
   // What the walls let through: downwards, shared modules, the runtime's own cli/, and tests reaching up.
   { file: "orchestrator/sandbox/docker/fine.ts", from: "../container/resource-limits.ts" },
   { file: "orchestrator/sandbox/kubernetes/fine.ts", from: "../sandbox.ts" },
-  { file: "orchestrator/sandbox/local/fine.ts", from: "../../../runtime/cli/node-flags.ts" },
+  { file: "orchestrator/sandbox/local/fine.ts", from: "../../../runtime/host/sandbox-process.ts" },
+  { file: "orchestrator/sandbox/local/fine.test.ts", from: "../../../runtime/testing/run-spec-builder.ts" },
+  { file: "orchestrator/gateway/fine.ts", from: "../../runtime/host/providers.ts" },
+  { file: "orchestrator/store/fine.ts", from: "../../runtime/protocol/events/index.ts" },
+  { file: "orchestrator/testing/fine.ts", from: "../../runtime/testing/run-harness.ts" },
   { file: "orchestrator/client/fine.ts", from: "../http-api/api-schema.ts" },
   { file: "orchestrator/serve/fine.ts", from: "../http-api/api-schema.ts" },
   { file: "orchestrator/react/fine.test.ts", from: "../serve/serve-test-harness.ts" },

@@ -1,7 +1,7 @@
 // Entry point of the `perstack` binary: wires stdout, stderr and Ctrl-C to the command line.
 
 import { once } from "node:events"
-import { writeProcessStats } from "../../runtime/cli/process-stats.ts"
+import { writeProcessStats } from "../../runtime/host/sandbox-process.ts"
 import { main } from "./main.ts"
 
 const controller = new AbortController()

@@ -1,7 +1,7 @@
 // `perstack install`: starts every MCP skill's server once and writes perstack.lock next to perstack.toml.
 import { readFile } from "node:fs/promises"
 import path from "node:path"
-import type { McpTimeouts } from "../../runtime/skills/mcp/mcp-skill.ts"
+import type { McpTimeouts } from "../../runtime/host/mcp-servers.ts"
 import { ConfigError } from "../config/config-problem.ts"
 import { loadConfig } from "../config/load-config.ts"
 import { loadEnv } from "../config/load-env.ts"

@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http"
 import http from "node:http"
 import https from "node:https"
-import { authHeader, requestTarget, resolveProvider } from "../../runtime/llm/resolve-provider.ts"
+import { authHeader, requestTarget, resolveProvider } from "../../runtime/host/providers.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 import { isSecretValue, providerSecrets } from "../secrets/job-secrets.ts"
 import { SecretScrubber } from "../secrets/secret-scrubber.ts"

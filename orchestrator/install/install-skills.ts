@@ -1,6 +1,15 @@
 // `perstack install`'s work: start every MCP server of every Expert once (an identical server declared by several
 // Experts once in all), pin each npx package to the version npx resolves, list the tools, and build the lockfile.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
+import {
+  buildSkillEnv,
+  DEFAULT_MCP_TIMEOUTS,
+  McpSkill,
+  type McpTimeouts,
+  npxPackageOf,
+  skillTarget,
+  stdioLaunch,
+} from "../../runtime/host/mcp-servers.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import {
   BASE_SKILL_NAME,
@@ -9,10 +18,6 @@ import {
 } from "../../runtime/protocol/config/skill.ts"
 import type { Lockfile, SkillLock } from "../../runtime/protocol/lockfile.ts"
 import { PROTOCOL_VERSION } from "../../runtime/protocol/version.ts"
-import { DEFAULT_MCP_TIMEOUTS, McpSkill, type McpTimeouts } from "../../runtime/skills/mcp/mcp-skill.ts"
-import { buildSkillEnv } from "../../runtime/skills/mcp/skill-env.ts"
-import { skillTarget } from "../../runtime/skills/mcp/skill-target.ts"
-import { npxPackageOf, stdioLaunch } from "../../runtime/skills/mcp/stdio-launch.ts"
 import { RUNTIME_VERSION } from "../../runtime/version.ts"
 import { hashConfigText } from "./lock-for-run.ts"
 import { resolveNpxVersion } from "./npx-version.ts"

@@ -1,6 +1,6 @@
 // Drives one Expert's conversation across segments: run, fan out to delegates, resume with their results.
 
-import { backoffDelay, sleep } from "../../runtime/llm/backoff.ts"
+import { backoffDelay, sleep } from "../../runtime/host/sandbox-process.ts"
 import type { Checkpoint, DelegationTarget } from "../../runtime/protocol/checkpoint.ts"
 import type { TerminalEvent } from "../../runtime/protocol/events/terminal.ts"
 import type { RunInput } from "../../runtime/protocol/run-spec.ts"

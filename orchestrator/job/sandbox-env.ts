@@ -1,7 +1,6 @@
 // The environment a sandbox gets: a short pass-through list, the provider's variables and the skills' requiredEnv.
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
-import { PROVIDER_PRESETS } from "../../runtime/llm/providers.ts"
-import { GATEWAY_TOKEN_ENV, resolveProvider } from "../../runtime/llm/resolve-provider.ts"
+import { GATEWAY_TOKEN_ENV, PROVIDER_PRESETS, resolveProvider } from "../../runtime/host/providers.ts"
 import type { ExpertConfig } from "../../runtime/protocol/config/expert.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 

@@ -1,9 +1,8 @@
 // The effective settings of a job: command line over perstack.toml over defaults, in one place.
 import { z } from "zod"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
-import { modelForTier } from "../../runtime/llm/model-tiers.ts"
-import { PROVIDER_PRESETS } from "../../runtime/llm/providers.ts"
-import { GATEWAY_TOKEN_ENV } from "../../runtime/llm/resolve-provider.ts"
+import { GATEWAY_TOKEN_ENV, modelForTier, PROVIDER_PRESETS } from "../../runtime/host/providers.ts"
+import { PROTECTED_ENV_NAMES } from "../../runtime/host/sandbox-process.ts"
 import type { ExpertConfig } from "../../runtime/protocol/config/expert.ts"
 import {
   type PerstackConfig,
@@ -19,7 +18,6 @@ import {
   reasoningBudgetSchema,
 } from "../../runtime/protocol/config/provider.ts"
 import { ENV_NAME_PATTERN } from "../../runtime/protocol/config/skill.ts"
-import { PROTECTED_ENV_NAMES } from "../../runtime/skills/base/exec-env.ts"
 
 export const DEFAULTS = {
   providerName: "anthropic" as ProviderName,

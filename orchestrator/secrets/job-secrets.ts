@@ -1,6 +1,6 @@
 // Which values of a job are secrets: provider keys, skills' requiredEnv values, credential headers, and the shape
 // of the tokens the orchestrator mints for its sandboxes.
-import { PROVIDER_PRESETS } from "../../runtime/llm/providers.ts"
+import { PROVIDER_PRESETS } from "../../runtime/host/providers.ts"
 import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
 import type { ProviderConfig } from "../../runtime/protocol/config/provider.ts"
 

@@ -1,6 +1,6 @@
 // An API caller's providerConfig as the job's provider: the table checked against ours, the key put in its variable.
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
-import { PROVIDER_PRESETS } from "../../../runtime/llm/providers.ts"
+import { PROVIDER_PRESETS } from "../../../runtime/host/providers.ts"
 import {
   type ProviderConfig,
   type ProviderName,

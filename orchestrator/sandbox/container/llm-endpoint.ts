@@ -1,5 +1,5 @@
 // The LLM endpoint a run would use, and whether it is this machine's loopback, which no container reaches as such.
-import { resolveProvider } from "../../../runtime/llm/resolve-provider.ts"
+import { resolveProvider } from "../../../runtime/host/providers.ts"
 import type { RunSpec } from "../../../runtime/protocol/run-spec.ts"
 
 const LOOPBACK = /^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0|\[::\])$/i

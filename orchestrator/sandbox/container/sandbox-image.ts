@@ -1,6 +1,6 @@
 // The perstack/sandbox image both container backends run: its name at this product's version (so an image of
 // another version is never used by mistake), and how the runtime inside it is started.
-import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
+import { RUNTIME_NODE_FLAGS } from "../../../runtime/host/sandbox-process.ts"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
 
 export const DEFAULT_SANDBOX_IMAGE = `perstack/sandbox:${RUNTIME_VERSION}`

@@ -12,8 +12,8 @@ import {
   startScriptedLlmServer,
 } from "../../../runtime/testing/scripted-llm/scripted-llm-server.ts"
 import { startLlmGateway } from "../../gateway/llm-gateway.ts"
+import { describeBackendContract } from "../../testing/backend-contract.ts"
 import { type FakeKube, type FakeKubeOptions, startFakeKube } from "../../testing/fake-kube-apiserver.ts"
-import { describeBackendContract } from "../backend-contract.ts"
 import type { Sandbox } from "../sandbox.ts"
 import { kubeApiError } from "./api-errors.ts"
 import { createKubernetesBackend, type KubernetesBackendOptions } from "./kubernetes-backend.ts"

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import path from "node:path"
-import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
+import { RUNTIME_NODE_FLAGS } from "../../../runtime/host/sandbox-process.ts"
 import { perstackCacheDir } from "./empty-file.ts"
 
 const STAMP = "perstack-entry-mtime"

@@ -3,8 +3,8 @@
 // change.
 import { existsSync } from "node:fs"
 import path from "node:path"
-import { RUNTIME_NODE_FLAGS } from "../../../runtime/cli/node-flags.ts"
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
+import { RUNTIME_NODE_FLAGS } from "../../../runtime/host/sandbox-process.ts"
 import { packageRoot } from "../../package-root.ts"
 import type {
   Sandbox,

@@ -10,7 +10,7 @@ import {
   type ScriptedStep,
   startScriptedLlmServer,
 } from "../../runtime/testing/scripted-llm/scripted-llm-server.ts"
-import type { Sandbox, SandboxBackend } from "./sandbox.ts"
+import type { Sandbox, SandboxBackend } from "../sandbox/sandbox.ts"
 
 export interface ContractEnvironment {
   backend: SandboxBackend
