@@ -33,7 +33,7 @@ export async function startContainerSandbox(options: ContainerSandboxOptions): P
   }
   const exited: Promise<Ended> = container.wait().then(
     async ({ StatusCode }: { StatusCode: number }) => {
-      const info = await container.inspect().catch(() => undefined)
+      const info = await inspectAfterExit(container, StatusCode)
       const memory = info?.HostConfig?.Memory
       return {
         exitCode: StatusCode,
@@ -60,4 +60,18 @@ export async function startContainerSandbox(options: ContainerSandboxOptions): P
     ...(options.onStderr ? { onStderr: options.onStderr } : {}),
     ...(options.onCleanUp ? { onCleanUp: options.onCleanUp } : {}),
   })
+}
+
+/**
+ * The container's state once it has exited. A SIGKILL (137) may be the kernel's OOM killer: an engine that hears of the
+ * OOM after the exit (Docker 20.10 under load) says OOMKilled a moment later, so a 137 without it is asked again, for
+ * up to a second, before it is taken for a plain crash.
+ */
+async function inspectAfterExit(container: Docker.Container, exitCode: number) {
+  let info = await container.inspect().catch(() => undefined)
+  for (let asked = 0; exitCode === 137 && info && info.State?.OOMKilled !== true && asked < 5; asked++) {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    info = (await container.inspect().catch(() => undefined)) ?? info
+  }
+  return info
 }
