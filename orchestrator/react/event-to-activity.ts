@@ -1,6 +1,6 @@
 // Folds a job's events into the activities a UI lists (upstream's processRunEventToActivity): deterministic, so
 // the same events give the same activities, ids included, whether they arrive live or are replayed from the store.
-import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
+import type { EventOf, PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Message, ToolResultContent } from "../../runtime/protocol/message.ts"
 import type { Status } from "../../runtime/protocol/status.ts"
 import type { ToolCall, ToolResult } from "../../runtime/protocol/tool.ts"
@@ -115,203 +115,224 @@ export function processRunEventToActivity(
   addActivity: (activity: Activity) => void,
 ): void {
   const expertKey = "expertKey" in event && event.expertKey ? event.expertKey : undefined
-  let run = state.runStates.get(event.runId)
-  if (!run) {
+  let segment = state.runStates.get(event.runId)
+  if (!segment) {
     // Runtime and orchestrator events may come before the run's first state event: they name no Expert for sure.
     if (!expertKey) return
-    run = { expertKey, queryLogged: false, status: "init" }
-    state.runStates.set(event.runId, run)
+    segment = { expertKey, queryLogged: false, status: "init" }
+    state.runStates.set(event.runId, segment)
   }
-  const segment = run
-  const emit = <T extends Activity["type"]>(
-    type: T,
-    id: string,
-    fields: Omit<ActivityOf<T>, "type" | "id" | "expertKey" | "runId" | "previousActivityId" | "delegatedBy">,
-    options: { withReasoning?: boolean } = {},
-  ) => {
-    const reasoning = options.withReasoning === false ? undefined : segment.reasoning
-    if (options.withReasoning !== false) segment.reasoning = undefined
-    addActivity({
-      type,
-      id,
-      expertKey: segment.expertKey,
-      runId: event.runId,
-      ...definedOnly({
-        previousActivityId: segment.lastActivityId,
-        delegatedBy: segment.delegatedBy,
-        reasoning,
-      }),
-      ...fields,
-    } as Activity)
-    segment.lastActivityId = id
-  }
-  const emitTool = (tool: ToolState, result: Pick<ToolResult, "result" | "isError">) => {
-    tool.logged = true
-    const id = `action-${tool.toolCall.id}`
-    const reasoning = segment.reasoning
-    segment.reasoning = undefined
-    addActivity(
-      toolToActivity(tool.toolCall, result, reasoning, {
-        id,
-        expertKey: segment.expertKey,
-        runId: event.runId,
-        ...definedOnly({ previousActivityId: segment.lastActivityId, delegatedBy: segment.delegatedBy }),
-      }),
-    )
-    segment.lastActivityId = id
-  }
-  const register = (calls: readonly ToolCall[], kind?: ToolKind) => {
-    for (const call of calls) {
-      const known = state.tools.get(call.id)
-      const callKind = kind ?? (call.skillName.startsWith(DELEGATE_SKILL_PREFIX) ? "delegate" : "tool")
-      if (known) known.kind = known.kind === "tool" ? callKind : known.kind
-      else state.tools.set(call.id, { toolCall: call, kind: callKind, logged: false, returned: false })
-    }
-  }
-  const resolve = (result: Pick<ToolResult, "id" | "result" | "isError">) => {
-    const tool = state.tools.get(result.id)
-    if (tool && tool.kind === "tool" && !tool.logged) emitTool(tool, result)
-  }
-
+  const fold: Fold = { state, segment, runId: event.runId, addActivity }
   switch (event.type) {
-    case "startRun": {
-      const by = event.initialCheckpoint.delegatedBy
-      if (by && !segment.delegatedBy) segment.delegatedBy = { expertKey: by.expert.key, runId: by.runId }
-      if (!segment.delegatedBy) state.rootRunId = event.runId
-      segment.status = "proceeding"
-      const resumed = ["stoppedByDelegate", "stoppedByInteractiveTool"].includes(
-        event.initialCheckpoint.status,
-      )
-      const user = event.inputMessages.find((message) => message.type === "userMessage")
-      const text = user?.contents.flatMap((part) => (part.type === "textPart" ? [part.text] : [])).join("\n")
-      if (text && !segment.queryLogged && !resumed) {
-        segment.queryLogged = true
-        emit("query", `query-${event.runId}`, { text }, { withReasoning: false })
-      }
-      return
-    }
+    case "startRun":
+      return onStartRun(fold, event)
     case "completeStreamingReasoning":
       segment.reasoning = event.text
       return
     case "callTools":
     case "callDelegate":
-      segment.reasoning ??= thinkingOf([event.newMessage])
-      register(event.toolCalls, event.type === "callDelegate" ? "delegate" : undefined)
-      if (event.type === "callDelegate") {
-        for (const call of event.toolCalls) {
-          const tool = state.tools.get(call.id) as ToolState
-          if (tool.logged) continue
-          tool.logged = true
-          const query = typeof call.args.query === "string" ? call.args.query : ""
-          emit("delegate", `delegate-${call.id}`, {
-            delegateExpertKey: delegateKeyOf(call),
-            query,
-            toolCallId: call.id,
-          })
-        }
-      }
-      return
-    case "callInteractiveTool": {
-      segment.reasoning ??= thinkingOf([event.newMessage])
-      register([event.toolCall], "interactive")
-      const tool = state.tools.get(event.toolCall.id) as ToolState
-      if (tool.logged) return
-      tool.logged = true
-      const { skillName, toolName, args, id } = event.toolCall
-      emit("interactiveTool", `interactive-${id}`, { skillName, toolName, args, toolCallId: id })
-      return
-    }
+      return onCalls(fold, event)
+    case "callInteractiveTool":
+      return onInteractiveCall(fold, event)
     // A call's result, the moment it finished; resolveToolResults and attemptCompletion repeat it at step end.
     case "recordToolResult":
     case "attemptCompletion":
-      resolve(event.toolResult)
-      return
+      return resolve(fold, event.toolResult)
     case "resolveToolResults":
-      for (const result of event.toolResults) resolve(result)
+      for (const result of event.toolResults) resolve(fold, result)
       return
-    case "finishAllToolCalls": {
-      // The resumed segment's tool message: the delegates' answers, and any result not seen before.
-      const returned: ActivityOf<"delegationComplete">["results"] = []
-      for (const message of event.newMessages) {
-        if (message.type !== "toolMessage") continue
-        for (const part of message.contents) {
-          if (part.type !== "toolResultPart") continue
-          const tool = state.tools.get(part.toolCallId)
-          if (!tool) continue
-          if (tool.kind === "delegate" && !tool.returned) {
-            tool.returned = true
-            returned.push({
-              toolCallId: part.toolCallId,
-              delegateExpertKey: delegateKeyOf(tool.toolCall),
-              text: textOf(part.contents),
-              isError: part.isError === true,
-            })
-          } else if (tool.kind === "tool" && !tool.logged) {
-            emitTool(tool, { result: part.contents, ...(part.isError ? { isError: true } : {}) })
-          }
-        }
-      }
-      if (returned.length > 0)
-        emit(
-          "delegationComplete",
-          `delegation-complete-${event.id}`,
-          { count: returned.length, results: returned },
-          { withReasoning: false },
-        )
-      return
-    }
+    case "finishAllToolCalls":
+      return onToolMessages(fold, event)
     case "retry":
-      emit("retry", `retry-${event.id}`, { error: event.reason, message: "" })
-      return
+      return emit(fold, "retry", `retry-${event.id}`, { error: event.reason, message: "" })
     case "completeRun":
       segment.reasoning ??= thinkingOf(event.step.newMessages)
       segment.status = "completed"
-      emit("complete", `completion-${event.runId}`, { text: event.text })
-      return
+      return emit(fold, "complete", `completion-${event.runId}`, { text: event.text })
     case "stopRunByError":
-      segment.status = "stoppedByError"
-      emit("error", `error-${event.id}`, {
-        error: event.error.message,
-        errorName: event.error.name,
-        isRetryable: event.error.isRetryable,
-        ...(event.error.code ? { code: event.error.code } : {}),
-      })
-      return
     case "stopRunByExceededMaxSteps":
-      segment.status = "stoppedByExceededMaxSteps"
-      emit("error", `error-${event.id}`, {
-        error: "the job's step budget is spent",
-        errorName: "ExceededMaxSteps",
-        isRetryable: true,
-        code: "run.exceededMaxSteps",
-      })
-      return
+      return onStopped(fold, event)
     case "stopRunByDelegate":
-      segment.status = "stoppedByDelegate"
-      return
     case "stopRunByInteractiveTool":
-      segment.status = "stoppedByInteractiveTool"
+      segment.status = event.type === "stopRunByDelegate" ? "stoppedByDelegate" : "stoppedByInteractiveTool"
       return
-    case "sandboxExited": {
-      // A sandbox that ended before its run did: it died, timed out, or was cancelled.
-      if (event.reason === "completed" || (segment.status !== "proceeding" && segment.status !== "init"))
-        return
-      const cancelled = event.reason === "cancelled"
-      segment.status = cancelled ? "stoppedByCancel" : "stoppedByError"
-      emit(
-        "error",
-        `error-${event.id}`,
-        {
-          error: cancelled ? "the run was cancelled" : `the sandbox ended early: ${event.reason}`,
-          errorName: cancelled ? "Cancelled" : "SandboxExited",
-          isRetryable: true,
-          code: `sandbox.${event.reason}`,
-        },
-        { withReasoning: false },
-      )
-      return
-    }
+    case "sandboxExited":
+      return onSandboxExited(fold, event)
     default:
       return
   }
+}
+
+/** One event's fold: the job's state, the segment it belongs to, and where its activities go. */
+interface Fold {
+  state: ActivityProcessState
+  segment: RunState
+  runId: string
+  addActivity: (activity: Activity) => void
+}
+
+type Meta = "type" | "id" | "expertKey" | "runId" | "previousActivityId" | "delegatedBy"
+
+/** An activity of the segment's, after its last one; it takes the reasoning not yet attached, unless told not to. */
+function emit<T extends Activity["type"]>(
+  { segment, runId, addActivity }: Fold,
+  type: T,
+  id: string,
+  fields: Omit<ActivityOf<T>, Meta>,
+  options: { withReasoning?: boolean } = {},
+): void {
+  const reasoning = options.withReasoning === false ? undefined : segment.reasoning
+  if (options.withReasoning !== false) segment.reasoning = undefined
+  addActivity({
+    type,
+    id,
+    expertKey: segment.expertKey,
+    runId,
+    ...definedOnly({
+      previousActivityId: segment.lastActivityId,
+      delegatedBy: segment.delegatedBy,
+      reasoning,
+    }),
+    ...fields,
+  } as Activity)
+  segment.lastActivityId = id
+}
+
+function emitTool(fold: Fold, tool: ToolState, result: Pick<ToolResult, "result" | "isError">): void {
+  const { segment } = fold
+  tool.logged = true
+  const id = `action-${tool.toolCall.id}`
+  const reasoning = segment.reasoning
+  segment.reasoning = undefined
+  fold.addActivity(
+    toolToActivity(tool.toolCall, result, reasoning, {
+      id,
+      expertKey: segment.expertKey,
+      runId: fold.runId,
+      ...definedOnly({ previousActivityId: segment.lastActivityId, delegatedBy: segment.delegatedBy }),
+    }),
+  )
+  segment.lastActivityId = id
+}
+
+/** Keeps the calls by id, across segments: a delegate's result arrives in the parent's resumed segment. */
+function register({ state }: Fold, calls: readonly ToolCall[], kind?: ToolKind): void {
+  for (const call of calls) {
+    const known = state.tools.get(call.id)
+    const callKind = kind ?? (call.skillName.startsWith(DELEGATE_SKILL_PREFIX) ? "delegate" : "tool")
+    if (known) known.kind = known.kind === "tool" ? callKind : known.kind
+    else state.tools.set(call.id, { toolCall: call, kind: callKind, logged: false, returned: false })
+  }
+}
+
+function resolve(fold: Fold, result: Pick<ToolResult, "id" | "result" | "isError">): void {
+  const tool = fold.state.tools.get(result.id)
+  if (tool && tool.kind === "tool" && !tool.logged) emitTool(fold, tool, result)
+}
+
+function onStartRun(fold: Fold, event: EventOf<"startRun">): void {
+  const { segment, state } = fold
+  const by = event.initialCheckpoint.delegatedBy
+  if (by && !segment.delegatedBy) segment.delegatedBy = { expertKey: by.expert.key, runId: by.runId }
+  if (!segment.delegatedBy) state.rootRunId = event.runId
+  segment.status = "proceeding"
+  const resumed = ["stoppedByDelegate", "stoppedByInteractiveTool"].includes(event.initialCheckpoint.status)
+  const user = event.inputMessages.find((message) => message.type === "userMessage")
+  const text = user?.contents.flatMap((part) => (part.type === "textPart" ? [part.text] : [])).join("\n")
+  if (text && !segment.queryLogged && !resumed) {
+    segment.queryLogged = true
+    emit(fold, "query", `query-${event.runId}`, { text }, { withReasoning: false })
+  }
+}
+
+function onCalls(fold: Fold, event: EventOf<"callTools"> | EventOf<"callDelegate">): void {
+  fold.segment.reasoning ??= thinkingOf([event.newMessage])
+  register(fold, event.toolCalls, event.type === "callDelegate" ? "delegate" : undefined)
+  if (event.type !== "callDelegate") return
+  for (const call of event.toolCalls) {
+    const tool = fold.state.tools.get(call.id) as ToolState
+    if (tool.logged) continue
+    tool.logged = true
+    const query = typeof call.args.query === "string" ? call.args.query : ""
+    emit(fold, "delegate", `delegate-${call.id}`, {
+      delegateExpertKey: delegateKeyOf(call),
+      query,
+      toolCallId: call.id,
+    })
+  }
+}
+
+function onInteractiveCall(fold: Fold, event: EventOf<"callInteractiveTool">): void {
+  fold.segment.reasoning ??= thinkingOf([event.newMessage])
+  register(fold, [event.toolCall], "interactive")
+  const tool = fold.state.tools.get(event.toolCall.id) as ToolState
+  if (tool.logged) return
+  tool.logged = true
+  const { skillName, toolName, args, id } = event.toolCall
+  emit(fold, "interactiveTool", `interactive-${id}`, { skillName, toolName, args, toolCallId: id })
+}
+
+/** The resumed segment's tool message: the delegates' answers, and any result not seen before. */
+function onToolMessages(fold: Fold, event: EventOf<"finishAllToolCalls">): void {
+  const returned: ActivityOf<"delegationComplete">["results"] = []
+  for (const message of event.newMessages) {
+    if (message.type !== "toolMessage") continue
+    for (const part of message.contents) {
+      if (part.type !== "toolResultPart") continue
+      const tool = fold.state.tools.get(part.toolCallId)
+      if (!tool) continue
+      if (tool.kind === "delegate" && !tool.returned) {
+        tool.returned = true
+        returned.push({
+          toolCallId: part.toolCallId,
+          delegateExpertKey: delegateKeyOf(tool.toolCall),
+          text: textOf(part.contents),
+          isError: part.isError === true,
+        })
+      } else if (tool.kind === "tool" && !tool.logged) {
+        emitTool(fold, tool, { result: part.contents, ...(part.isError ? { isError: true } : {}) })
+      }
+    }
+  }
+  if (returned.length === 0) return
+  const complete = { count: returned.length, results: returned }
+  emit(fold, "delegationComplete", `delegation-complete-${event.id}`, complete, { withReasoning: false })
+}
+
+function onStopped(
+  fold: Fold,
+  event: EventOf<"stopRunByError"> | EventOf<"stopRunByExceededMaxSteps">,
+): void {
+  if (event.type === "stopRunByError") {
+    fold.segment.status = "stoppedByError"
+    emit(fold, "error", `error-${event.id}`, {
+      error: event.error.message,
+      errorName: event.error.name,
+      isRetryable: event.error.isRetryable,
+      ...(event.error.code ? { code: event.error.code } : {}),
+    })
+    return
+  }
+  fold.segment.status = "stoppedByExceededMaxSteps"
+  emit(fold, "error", `error-${event.id}`, {
+    error: "the job's step budget is spent",
+    errorName: "ExceededMaxSteps",
+    isRetryable: true,
+    code: "run.exceededMaxSteps",
+  })
+}
+
+/** A sandbox that ended before its run did: it died, timed out, or was cancelled. */
+function onSandboxExited(fold: Fold, event: EventOf<"sandboxExited">): void {
+  const { segment } = fold
+  if (event.reason === "completed" || (segment.status !== "proceeding" && segment.status !== "init")) return
+  const cancelled = event.reason === "cancelled"
+  segment.status = cancelled ? "stoppedByCancel" : "stoppedByError"
+  const error = {
+    error: cancelled ? "the run was cancelled" : `the sandbox ended early: ${event.reason}`,
+    errorName: cancelled ? "Cancelled" : "SandboxExited",
+    isRetryable: true,
+    code: `sandbox.${event.reason}`,
+  }
+  emit(fold, "error", `error-${event.id}`, error, { withReasoning: false })
 }
