@@ -125,39 +125,48 @@ export function processRunEventToActivity(
   const fold: Fold = { state, segment, runId: event.runId, addActivity }
   switch (event.type) {
     case "startRun":
-      return onStartRun(fold, event)
+      onStartRun(fold, event)
+      return
     case "completeStreamingReasoning":
       segment.reasoning = event.text
       return
     case "callTools":
     case "callDelegate":
-      return onCalls(fold, event)
+      onCalls(fold, event)
+      return
     case "callInteractiveTool":
-      return onInteractiveCall(fold, event)
+      onInteractiveCall(fold, event)
+      return
     // A call's result, the moment it finished; resolveToolResults and attemptCompletion repeat it at step end.
     case "recordToolResult":
     case "attemptCompletion":
-      return resolve(fold, event.toolResult)
+      resolve(fold, event.toolResult)
+      return
     case "resolveToolResults":
       for (const result of event.toolResults) resolve(fold, result)
       return
     case "finishAllToolCalls":
-      return onToolMessages(fold, event)
+      onToolMessages(fold, event)
+      return
     case "retry":
-      return emit(fold, "retry", `retry-${event.id}`, { error: event.reason, message: "" })
+      emit(fold, "retry", `retry-${event.id}`, { error: event.reason, message: "" })
+      return
     case "completeRun":
       segment.reasoning ??= thinkingOf(event.step.newMessages)
       segment.status = "completed"
-      return emit(fold, "complete", `completion-${event.runId}`, { text: event.text })
+      emit(fold, "complete", `completion-${event.runId}`, { text: event.text })
+      return
     case "stopRunByError":
     case "stopRunByExceededMaxSteps":
-      return onStopped(fold, event)
+      onStopped(fold, event)
+      return
     case "stopRunByDelegate":
     case "stopRunByInteractiveTool":
       segment.status = event.type === "stopRunByDelegate" ? "stoppedByDelegate" : "stoppedByInteractiveTool"
       return
     case "sandboxExited":
-      return onSandboxExited(fold, event)
+      onSandboxExited(fold, event)
+      return
     default:
       return
   }
