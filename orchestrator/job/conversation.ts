@@ -46,8 +46,11 @@ export async function runConversation(job: JobContext, start: ConversationStart)
     }
     // Its delegates' sandboxes start while it thinks (a backend with a warm pool keeps them for their runs), and one
     // more, for its own resume after them when it has their shape (the usual case: the same provider, no skills).
+    // Asked for again once its own sandbox is taken, which may have been one of them: else its resume would get the
+    // one launched only as its delegate started, still loading when a quick delegate is done.
     const delegates = job.options.config.experts[start.expertKey]?.delegates ?? []
     if (delegates.length > 0) prewarm(job, delegates, 2)
+    const onStarted = delegates.length > 0 ? () => prewarm(job, delegates, 2) : undefined
     const segment = await job.limiter.run(async () => {
       // Held once a place is free, not before: a sibling that ran meanwhile may have taken the last step.
       const lease = start.budget.reserve()
@@ -65,7 +68,7 @@ export async function runConversation(job: JobContext, start: ConversationStart)
         skillLocks: job.options.skillLocksFor?.(start.expertKey),
       })
       try {
-        return await job.segment(runInSandbox(job, spec, links, lease))
+        return await job.segment(runInSandbox(job, spec, links, lease, { onStarted }))
       } finally {
         lease.release()
       }

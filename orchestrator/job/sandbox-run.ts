@@ -29,6 +29,11 @@ export interface SegmentLinks {
   retryOf?: string
 }
 
+export interface SegmentHooks {
+  /** once the segment's sandbox has started (taken from a warm pool, or launched) */
+  onStarted?: () => void
+}
+
 export interface SegmentResult {
   terminal: TerminalEvent
   /** the terminal event's checkpoint, whole (the event holds its record) */
@@ -42,6 +47,7 @@ export async function runInSandbox(
   plainSpec: RunSpec,
   links: SegmentLinks,
   budget: StepLease,
+  hooks: SegmentHooks = {},
 ): Promise<SegmentResult> {
   const { gateway, egressProxy } = job.options
   // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended. So does
@@ -58,7 +64,7 @@ export async function runInSandbox(
       }
     : undefined
   try {
-    return await runSegment(job, spec, links, budget, { gatewayToken, services })
+    return await runSegment(job, spec, links, budget, { gatewayToken, services }, hooks)
   } finally {
     if (gatewayToken !== undefined) gateway?.revokeToken(gatewayToken)
     if (proxyToken !== undefined) egressProxy?.revokeToken(proxyToken)
@@ -71,6 +77,7 @@ async function runSegment(
   links: SegmentLinks,
   budget: StepLease,
   access: SegmentAccess,
+  hooks: SegmentHooks,
 ): Promise<SegmentResult> {
   const { store, clock } = job.options
   let run = startingRun(job, spec, links)
@@ -87,6 +94,7 @@ async function runSegment(
     return { terminal, checkpoint: checkpoints.whole(terminal.checkpoint) }
   }
   const { sandbox } = started
+  hooks.onStarted?.()
   const untrack = job.track(sandbox)
   run = { ...run, sandbox: { backend: sandbox.backend, id: sandbox.id, ...imageOf(sandbox) } }
   await store.writeRun(run)
