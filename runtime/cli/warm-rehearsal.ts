@@ -2,37 +2,63 @@
 // scripted model, nothing printed. The first pass through the RunSpec's schema, the loop, the base skill and the
 // events costs a run about ten times what the next one does (V8 compiles and optimises on first use); rehearsed, that
 // cost is paid before the run is handed over, not between it and its first LLM request.
+import { Readable } from "node:stream"
 import { newId } from "../ids.ts"
-import type { Generation, LlmClient } from "../llm/generate.ts"
+import { createLlmClient, type LlmClient } from "../llm/generate.ts"
+import { resolveProvider } from "../llm/resolve-provider.ts"
 import { runSegment } from "../loop/run-segment.ts"
 import type { PerstackEvent } from "../protocol/events/index.ts"
 import { checkpointRecordsOf, HistoryIndex } from "../protocol/history-index.ts"
 import { type RunInput, type RunSpec, runSpecSchema } from "../protocol/run-spec.ts"
-import { emptyUsage } from "../protocol/usage.ts"
 import { PROTOCOL_VERSION } from "../protocol/version.ts"
 
 const DELEGATE = "rehearsal-delegate"
 
-/** The model's replies, in turn: a delegate call, then an answer. */
-function scriptedModel(replies: Generation[], signal: AbortSignal): LlmClient {
-  return {
-    async generate({ messages, observer }) {
-      signal.throwIfAborted()
-      // What a real request would be sent as, serialised and thrown away.
-      JSON.stringify(messages)
-      const reply = replies.shift() ?? { ...answer, text: "" }
-      if (reply.text !== "") observer?.onTextDelta?.(reply.text)
-      return reply
-    },
-  }
+/** A chat completion's stream as a server sends it: the chunks as SSE, the usage last. */
+function sseOf(reply: { text?: string; toolCall?: { id: string; name: string; arguments: string } }): string {
+  const chunk = (choices: unknown[], usage?: unknown) =>
+    `data: ${JSON.stringify({ id: "rehearsal", object: "chat.completion.chunk", created: 0, model: "rehearsal", choices, ...(usage ? { usage } : {}) })}\n\n`
+  const delta = reply.toolCall
+    ? {
+        role: "assistant",
+        tool_calls: [{ index: 0, id: reply.toolCall.id, type: "function", function: reply.toolCall }],
+      }
+    : { role: "assistant", content: reply.text ?? "" }
+  return [
+    chunk([{ index: 0, delta, finish_reason: null }]),
+    chunk([{ index: 0, delta: {}, finish_reason: reply.toolCall ? "tool_calls" : "stop" }]),
+    chunk([], { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }),
+    "data: [DONE]\n\n",
+  ].join("")
 }
 
-const answer: Generation = {
-  text: "rehearsed",
-  reasoning: "",
-  toolCalls: [],
-  finishReason: "stop",
-  usage: emptyUsage(),
+/**
+ * The run's own LLM client, its replies (in turn) played by a transport in memory, so the SDK's request and stream
+ * code are rehearsed too; nothing leaves the process.
+ */
+function scriptedModel(replies: string[], signal: AbortSignal): LlmClient {
+  return createLlmClient({
+    provider: resolveProvider({
+      provider: { providerName: "openai" },
+      env: { OPENAI_API_KEY: "rehearsal" },
+      baseUrlOverride: "http://127.0.0.1:9/v1",
+    }),
+    model: "rehearsal",
+    reasoningBudget: "none",
+    timeoutMs: 10_000,
+    maxRetries: 0,
+    fetch: async (_input, init = {}) => {
+      signal.throwIfAborted()
+      // As nodeFetch takes a request in and hands a response out.
+      new Headers(init.headers).forEach(() => {})
+      if (typeof init.body === "string") JSON.parse(init.body)
+      const body = Readable.toWeb(Readable.from([Buffer.from(replies.shift() ?? sseOf({ text: "" }))]))
+      return new Response(body as ReadableStream<Uint8Array>, {
+        status: 200,
+        headers: new Headers({ "content-type": "text/event-stream" }),
+      })
+    },
+  })
 }
 
 function specOf(input: RunInput, workspace: string): RunSpec {
@@ -62,7 +88,8 @@ function specOf(input: RunInput, workspace: string): RunSpec {
   return runSpecSchema.parse(JSON.parse(JSON.stringify(spec)))
 }
 
-async function segment(spec: RunSpec, replies: Generation[], signal: AbortSignal) {
+async function segment(spec: RunSpec, replies: string[], signal: AbortSignal) {
+  signal.throwIfAborted()
   const events: PerstackEvent[] = []
   const terminal = await runSegment({
     spec,
@@ -88,12 +115,9 @@ export async function rehearse(
   signal: AbortSignal,
 ): Promise<"rehearsed" | "stopped" | "failed"> {
   try {
-    const delegateCall: Generation = {
-      ...answer,
-      text: "",
-      toolCalls: [{ id: "call_rehearsal", name: `delegate__${DELEGATE}`, arguments: '{"query":"rehearse"}' }],
-      finishReason: "tool_calls",
-    }
+    const delegateCall = sseOf({
+      toolCall: { id: "call_rehearsal", name: `delegate__${DELEGATE}`, arguments: '{"query":"rehearse"}' },
+    })
     const query = specOf({ type: "query", text: "rehearse" }, workspace)
     const first = await segment(query, [delegateCall], signal)
     if (signal.aborted) return "stopped"
@@ -116,7 +140,7 @@ export async function rehearse(
       },
       workspace,
     )
-    const second = await segment(resume, [answer], signal)
+    const second = await segment(resume, [sseOf({ text: "rehearsed" })], signal)
     if (signal.aborted) return "stopped"
     return second.terminal.type === "completeRun" ? "rehearsed" : "failed"
   } catch {
