@@ -75,8 +75,13 @@ function watchedPool(backend: SandboxBackend) {
     inputType: string /** runs started when its sandbox was asked for */
     startedBefore?: number
   }[] = []
+  /** each launch: how many runs had started then */
+  const launches: number[] = []
   const fill = (count: number) => {
-    while (waiting.length < count) waiting.push({ startedBefore: claims.length })
+    while (waiting.length < count) {
+      waiting.push({ startedBefore: claims.length })
+      launches.push(claims.length)
+    }
   }
   const watched: SandboxBackend = {
     ...backend,
@@ -93,11 +98,11 @@ function watchedPool(backend: SandboxBackend) {
     },
     prewarm: async (_options, count) => fill(count),
   }
-  return { watched, claims }
+  return { watched, claims, launches }
 }
 
 describe("warm sandboxes asked for by the job", () => {
-  it("has the coordinator's resume take one asked for before its delegate started, not one launched as it did", async () => {
+  it("has the coordinator's resume take one asked for before its delegate started, and launches none on the way back", async () => {
     await using ws = await makeJobWorkspace()
     await using llm = await startExpertScript({
       lead: [{ toolCalls: [{ name: "delegate__worker", arguments: { query: "work" } }] }, { text: "done" }],
@@ -121,5 +126,9 @@ describe("warm sandboxes asked for by the job", () => {
     // run to load, not the moment between the delegate's answer and the resume.
     expect(worker?.startedBefore).toBeDefined()
     expect(resumed?.startedBefore).toBeLessThanOrEqual(pool.claims.indexOf(worker as never))
+    // Nothing launched on the way from the delegate's start to the resume's (a launch takes the CPU they need): the
+    // next round's sandboxes are asked for once the resumed run has sent its model its request.
+    expect(pool.launches.filter((startedBefore) => startedBefore === 2)).toEqual([])
+    expect(pool.launches.at(-1)).toBe(3)
   })
 })

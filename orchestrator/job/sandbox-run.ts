@@ -31,7 +31,9 @@ export interface SegmentLinks {
 
 export interface SegmentHooks {
   /** once the segment's sandbox has started (taken from a warm pool, or launched) */
-  onStarted?: () => void
+  onStarted?: (() => void) | undefined
+  /** once, when the run has sent its model its first request (its first startGeneration is stored) */
+  onGenerating?: (() => void) | undefined
 }
 
 export interface SegmentResult {
@@ -108,7 +110,17 @@ async function runSegment(
 
   const ender = new SandboxEnder(sandbox, job.options.settings.silenceTimeoutMs)
   const tracker = new RecoveryTracker()
-  const intake = { job, spec, budget, gatewayToken: access.gatewayToken, sandbox, guard, log, checkpoints }
+  const intake = {
+    job,
+    spec,
+    budget,
+    gatewayToken: access.gatewayToken,
+    sandbox,
+    guard,
+    log,
+    checkpoints,
+    ...(hooks.onGenerating ? { onGenerating: hooks.onGenerating } : {}),
+  }
   let terminal: TerminalEvent | undefined
   let exit: SandboxExit
   try {

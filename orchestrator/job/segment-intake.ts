@@ -24,6 +24,8 @@ export interface SegmentIntake {
   checkpoints: SegmentCheckpoints
   ender: SandboxEnder
   tracker: RecoveryTracker
+  /** called on the run's first startGeneration (then forgotten) */
+  onGenerating?: () => void
 }
 
 type EventItem = Extract<IntakeItem, { kind: "event" }>
@@ -79,6 +81,11 @@ async function takeEvent(intake: SegmentIntake, item: EventItem): Promise<Termin
   // Stored as the sandbox printed it.
   await log.record(event, item.text)
   intake.tracker.observe(event)
+  if (event.type === "startGeneration" && intake.onGenerating) {
+    const generating = intake.onGenerating
+    intake.onGenerating = undefined
+    generating()
+  }
   if (event.type === "callTools") await acknowledge(intake, event)
   if (event.type === "continueToNextStep") await job.stepFinished(event.step.usage, budget)
   if (!isTerminalEvent(event)) return undefined

@@ -95,6 +95,8 @@ async function segment(spec: RunSpec, replies: string[], signal: AbortSignal) {
     spec,
     llm: scriptedModel(replies, signal),
     emit: (event) => {
+      // The run has arrived: the rehearsal ends at its next event, not at its next model request.
+      signal.throwIfAborted()
       // As the NDJSON writer would, without writing.
       JSON.stringify(event)
       events.push(event)
