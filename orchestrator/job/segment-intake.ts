@@ -26,6 +26,8 @@ export interface SegmentIntake {
   tracker: RecoveryTracker
   /** called on the run's first startGeneration (then forgotten) */
   onGenerating?: () => void
+  /** called once the terminal event is taken: its checkpoint and the event stored, its step counted */
+  onTerminal?: (terminal: TerminalEvent) => void
 }
 
 type EventItem = Extract<IntakeItem, { kind: "event" }>
@@ -44,7 +46,10 @@ export async function takeSandboxEvents(intake: SegmentIntake): Promise<Terminal
     // A heartbeat is proof of life only: neither stored nor streamed.
     else if (item.event.type !== "heartbeat") {
       if (terminal) await intake.log.record(item.event, item.text)
-      else terminal = await takeEvent(intake, item)
+      else {
+        terminal = await takeEvent(intake, item)
+        if (terminal) intake.onTerminal?.(terminal)
+      }
     }
   }
   return terminal
