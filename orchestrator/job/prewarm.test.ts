@@ -126,9 +126,36 @@ describe("warm sandboxes asked for by the job", () => {
     // run to load, not the moment between the delegate's answer and the resume.
     expect(worker?.startedBefore).toBeDefined()
     expect(resumed?.startedBefore).toBeLessThanOrEqual(pool.claims.indexOf(worker as never))
-    // Nothing launched on the way from the delegate's start to the resume's (a launch takes the CPU they need): the
-    // next round's sandboxes are asked for once the resumed run has sent its model its request.
+    // Nothing launched on the way from the delegate's start to the resume's (a launch takes the CPU they need), and
+    // the resume, answering at once, asked for no next round (the only launch after it is the pool's own refill).
     expect(pool.launches.filter((startedBefore) => startedBefore === 2)).toEqual([])
-    expect(pool.launches.at(-1)).toBe(3)
+    expect(pool.launches.filter((startedBefore) => startedBefore === 3)).toHaveLength(1)
+  })
+
+  it("has a resumed coordinator that delegates again ask for the next round as its model answers", async () => {
+    await using ws = await makeJobWorkspace()
+    const delegate = { toolCalls: [{ name: "delegate__worker", arguments: { query: "work" } }] }
+    await using llm = await startExpertScript({
+      lead: [delegate, delegate, { text: "done" }],
+      worker: [{ text: "worked" }, { text: "worked again" }],
+    })
+    const pool = watchedPool(createLocalBackend({ runtimeEntry: RUNTIME_SOURCE, warmPool: 0 }))
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, TEAM),
+      expertKey: "lead",
+      query: "go",
+      wrapBackend: () => pool.watched,
+    })
+    expect(result.status, result.error).toBe("completed")
+    expect(pool.claims.map((claim) => `${claim.expertKey} ${claim.inputType}`)).toEqual([
+      "lead query",
+      "worker query",
+      "lead resume",
+      "worker query",
+      "lead resume",
+    ])
+    const [, , , worker, resumed] = pool.claims
+    expect(worker?.startedBefore).toBeDefined()
+    expect(resumed?.startedBefore).toBeLessThanOrEqual(pool.claims.indexOf(worker as never))
   })
 })

@@ -32,8 +32,8 @@ export interface SegmentLinks {
 export interface SegmentHooks {
   /** once the segment's sandbox has started (taken from a warm pool, or launched) */
   onStarted?: (() => void) | undefined
-  /** once, when the run has sent its model its first request (its first startGeneration is stored) */
-  onGenerating?: (() => void) | undefined
+  /** once its model has begun to answer (see SegmentIntake.onAnswering) */
+  onAnswering?: (() => void) | undefined
 }
 
 export interface SegmentResult {
@@ -130,7 +130,7 @@ async function runSegment(
     guard,
     log,
     checkpoints,
-    ...(hooks.onGenerating ? { onGenerating: hooks.onGenerating } : {}),
+    ...(hooks.onAnswering ? { onAnswering: hooks.onAnswering } : {}),
   }
   // The terminal event taken (its checkpoint and the event stored, its step counted) is the segment's result: its
   // parent goes on from there while the sandbox exits and its last records are written (a delegate's answer reaches
