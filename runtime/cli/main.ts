@@ -63,10 +63,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     // stdin, just before the RunSpec, and never had them in its environment.
     if (process.env.PERSTACK_WARM === "1") {
       // While it waits, it rehearses its run's path (see warm-rehearsal.ts); its run, once here, stops that at once.
+      // A run that was here before this process had loaded (claimed as it launched) has nothing to wait for.
       const arrived = new AbortController()
-      const rehearsal = rehearse(process.cwd(), arrived.signal)
-      const runEnv = await readRunEnv(process.stdin)
-      arrived.abort()
+      const read = readRunEnv(process.stdin).finally(() => arrived.abort())
+      // Its failure is thrown where it is awaited, below; not reported as unhandled meanwhile.
+      read.catch(() => {})
+      await new Promise((resolve) => setImmediate(resolve))
+      const rehearsal = arrived.signal.aborted ? undefined : rehearse(process.cwd(), arrived.signal)
+      const runEnv = await read
       await rehearsal
       Object.assign(process.env, runEnv)
     }
