@@ -46,8 +46,15 @@ export async function runConversation(job: JobContext, start: ConversationStart)
     }
     // Its delegates' sandboxes start while it thinks (a backend with a warm pool keeps them for their runs), and one
     // more, for its own resume after them when it has their shape (the usual case: the same provider, no skills).
+    // A conversation's first segment asks as it starts, and again once its own sandbox is taken (which may have been
+    // one of them: else its resume gets the one launched only as its delegate started, still loading when a quick
+    // delegate answers). A later segment asks once its model has begun to answer, and not if it answers at once with
+    // its final answer: a launch takes the CPU a start needs, and on the way from a delegate's answer to the resume's
+    // first LLM request two launches were a third of it.
     const delegates = job.options.config.experts[start.expertKey]?.delegates ?? []
-    if (delegates.length > 0) prewarm(job, delegates, 2)
+    const askAhead = delegates.length > 0 ? () => prewarm(job, delegates, 2) : undefined
+    if (input.type === "query") askAhead?.()
+    const hooks = input.type === "query" ? { onStarted: askAhead } : { onAnswering: askAhead }
     const segment = await job.limiter.run(async () => {
       // Held once a place is free, not before: a sibling that ran meanwhile may have taken the last step.
       const lease = start.budget.reserve()
@@ -65,7 +72,7 @@ export async function runConversation(job: JobContext, start: ConversationStart)
         skillLocks: job.options.skillLocksFor?.(start.expertKey),
       })
       try {
-        return await job.segment(runInSandbox(job, spec, links, lease))
+        return await job.segment(runInSandbox(job, spec, links, lease, hooks))
       } finally {
         lease.release()
       }

@@ -43,6 +43,7 @@ export class JobContext {
   private readonly running = new Set<Sandbox>()
   private readonly segments = new Set<Promise<unknown>>()
   private stopping: StopCause | undefined
+  private backgroundFailure: { error: unknown } | undefined
   job: Job
 
   constructor(options: JobContextOptions) {
@@ -92,9 +93,25 @@ export class JobContext {
     }
   }
 
+  /**
+   * A segment's work after it handed its result back (its sandbox's exit and last records), counted as a segment's.
+   * Its failure (a full disk, a broken store) stops the job, and is kept for the job to fail with.
+   */
+  background(work: Promise<unknown>): void {
+    this.segment(work).catch((error: unknown) => {
+      this.backgroundFailure ??= { error }
+      void this.stop("cancelled")
+    })
+  }
+
   /** Resolves once no segment is writing any more: after a stop, every sandbox has ended and its records are done. */
   async idle(): Promise<void> {
     while (this.segments.size > 0) await Promise.allSettled([...this.segments])
+  }
+
+  /** The first failure of a segment's work after its result went back (see `background`). */
+  get failure(): { error: unknown } | undefined {
+    return this.backgroundFailure
   }
 
   /** Stops every running sandbox gracefully (then forcefully) and starts no new one. */

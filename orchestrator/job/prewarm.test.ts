@@ -2,8 +2,10 @@
 // ahead of them, which got their run's gateway token only when claimed (never in their environment).
 import { describe, expect, it } from "vitest"
 import { bubblewrapStatus } from "../sandbox/local/bubblewrap.ts"
+import { createLocalBackend } from "../sandbox/local/local-backend.ts"
+import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
-import { configText, makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
+import { configText, makeJobWorkspace, RUNTIME_SOURCE, runTestJob } from "../testing/job-harness.ts"
 
 const bwrap = await bubblewrapStatus()
 if (!bwrap.available && process.env.PERSTACK_ISOLATION_TESTS === "required") throw new Error(bwrap.reason)
@@ -59,5 +61,101 @@ describe.skipIf(!bwrap.available)("warm sandboxes (isolated local)", () => {
     expect(said(leadFirst)).toBe("warm=true token=false")
     expect(said(worker)).toBe("warm=true token=false")
     expect(said(leadResumed)).toBe("warm=true token=false")
+  })
+})
+
+/**
+ * A pool kept the way the local backend keeps its own (filled up to the count asked for, one launched in place of each
+ * taken): which sandbox each run got, and what had started when that sandbox was asked for.
+ */
+function watchedPool(backend: SandboxBackend) {
+  const waiting: { startedBefore: number }[] = []
+  const claims: {
+    expertKey: string
+    inputType: string /** runs started when its sandbox was asked for */
+    startedBefore?: number
+  }[] = []
+  /** each launch: how many runs had started then */
+  const launches: number[] = []
+  const fill = (count: number) => {
+    while (waiting.length < count) {
+      waiting.push({ startedBefore: claims.length })
+      launches.push(claims.length)
+    }
+  }
+  const watched: SandboxBackend = {
+    ...backend,
+    name: backend.name,
+    start: async (start) => {
+      const taken = waiting.shift()
+      claims.push({
+        expertKey: start.spec.expert.key,
+        inputType: start.spec.input.type,
+        ...(taken ? { startedBefore: taken.startedBefore } : {}),
+      })
+      if (taken) fill(1)
+      return backend.start(start)
+    },
+    prewarm: async (_options, count) => fill(count),
+  }
+  return { watched, claims, launches }
+}
+
+describe("warm sandboxes asked for by the job", () => {
+  it("has the coordinator's resume take one asked for before its delegate started, and launches none on the way back", async () => {
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({
+      lead: [{ toolCalls: [{ name: "delegate__worker", arguments: { query: "work" } }] }, { text: "done" }],
+      worker: [{ text: "worked" }],
+    })
+    const pool = watchedPool(createLocalBackend({ runtimeEntry: RUNTIME_SOURCE, warmPool: 0 }))
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, TEAM),
+      expertKey: "lead",
+      query: "go",
+      wrapBackend: () => pool.watched,
+    })
+    expect(result.status, result.error).toBe("completed")
+    const [lead, worker, resumed] = pool.claims
+    expect([lead, worker, resumed].map((claim) => `${claim?.expertKey} ${claim?.inputType}`)).toEqual([
+      "lead query",
+      "worker query",
+      "lead resume",
+    ])
+    // Asked for before the delegate started (while the coordinator's first run worked): it had the delegate's whole
+    // run to load, not the moment between the delegate's answer and the resume.
+    expect(worker?.startedBefore).toBeDefined()
+    expect(resumed?.startedBefore).toBeLessThanOrEqual(pool.claims.indexOf(worker as never))
+    // Nothing launched on the way from the delegate's start to the resume's (a launch takes the CPU they need), and
+    // the resume, answering at once, asked for no next round (the only launch after it is the pool's own refill).
+    expect(pool.launches.filter((startedBefore) => startedBefore === 2)).toEqual([])
+    expect(pool.launches.filter((startedBefore) => startedBefore === 3)).toHaveLength(1)
+  })
+
+  it("has a resumed coordinator that delegates again ask for the next round as its model answers", async () => {
+    await using ws = await makeJobWorkspace()
+    const delegate = { toolCalls: [{ name: "delegate__worker", arguments: { query: "work" } }] }
+    await using llm = await startExpertScript({
+      lead: [delegate, delegate, { text: "done" }],
+      worker: [{ text: "worked" }, { text: "worked again" }],
+    })
+    const pool = watchedPool(createLocalBackend({ runtimeEntry: RUNTIME_SOURCE, warmPool: 0 }))
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, TEAM),
+      expertKey: "lead",
+      query: "go",
+      wrapBackend: () => pool.watched,
+    })
+    expect(result.status, result.error).toBe("completed")
+    expect(pool.claims.map((claim) => `${claim.expertKey} ${claim.inputType}`)).toEqual([
+      "lead query",
+      "worker query",
+      "lead resume",
+      "worker query",
+      "lead resume",
+    ])
+    const [, , , worker, resumed] = pool.claims
+    expect(worker?.startedBefore).toBeDefined()
+    expect(resumed?.startedBefore).toBeLessThanOrEqual(pool.claims.indexOf(worker as never))
   })
 })

@@ -132,6 +132,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   await using _guarded = { [Symbol.asyncDispose]: closeGuard }
 
   const outcome = await driveJob(job, options)
+  // The last segments' tails (their sandboxes' exits and last records) are written before the job's own record.
+  await job.idle()
+  if (job.failure) {
+    await failJob(job, job.failure.error)
+    throw job.failure.error
+  }
   const status = jobStatus(job, outcome)
   // finishedAt: when the job last stopped running, whatever the status (a resumed job clears it).
   // The tokens of runs that ended without a step (killed mid-generation) count too: the gateway's figure, final.

@@ -29,6 +29,13 @@ export interface SegmentLinks {
   retryOf?: string
 }
 
+export interface SegmentHooks {
+  /** once the segment's sandbox has started (taken from a warm pool, or launched) */
+  onStarted?: (() => void) | undefined
+  /** once its model has begun to answer (see SegmentIntake.onAnswering) */
+  onAnswering?: (() => void) | undefined
+}
+
 export interface SegmentResult {
   terminal: TerminalEvent
   /** the terminal event's checkpoint, whole (the event holds its record) */
@@ -42,6 +49,7 @@ export async function runInSandbox(
   plainSpec: RunSpec,
   links: SegmentLinks,
   budget: StepLease,
+  hooks: SegmentHooks = {},
 ): Promise<SegmentResult> {
   const { gateway, egressProxy } = job.options
   // Through the gateway: the run talks to it with a token of its own, revoked when its sandbox has ended. So does
@@ -57,11 +65,19 @@ export async function runInSandbox(
         ...(proxyToken !== undefined ? { proxyToken } : {}),
       }
     : undefined
-  try {
-    return await runSegment(job, spec, links, budget, { gatewayToken, services })
-  } finally {
+  const revoke = () => {
     if (gatewayToken !== undefined) gateway?.revokeToken(gatewayToken)
     if (proxyToken !== undefined) egressProxy?.revokeToken(proxyToken)
+  }
+  let finished: Promise<unknown> | undefined
+  try {
+    const segment = await runSegment(job, spec, links, budget, { gatewayToken, services }, hooks)
+    finished = segment.finished
+    return segment.result
+  } finally {
+    // Once its sandbox has ended, which may be after its result went back (see runSegment).
+    if (finished) void finished.then(revoke, revoke)
+    else revoke()
   }
 }
 
@@ -71,7 +87,8 @@ async function runSegment(
   links: SegmentLinks,
   budget: StepLease,
   access: SegmentAccess,
-): Promise<SegmentResult> {
+  hooks: SegmentHooks,
+): Promise<{ result: SegmentResult; finished: Promise<unknown> }> {
   const { store, clock } = job.options
   let run = startingRun(job, spec, links)
   await store.writeRun(run)
@@ -84,9 +101,13 @@ async function runSegment(
     const terminal = await recordCrash(job, { spec, guard, log, exit: NEVER_STARTED }, started.failed)
     await log.close()
     await store.writeRun(finishedRun(run, terminal, guard, clock()))
-    return { terminal, checkpoint: checkpoints.whole(terminal.checkpoint) }
+    return {
+      result: { terminal, checkpoint: checkpoints.whole(terminal.checkpoint) },
+      finished: Promise.resolve(),
+    }
   }
   const { sandbox } = started
+  hooks.onStarted?.()
   const untrack = job.track(sandbox)
   run = { ...run, sandbox: { backend: sandbox.backend, id: sandbox.id, ...imageOf(sandbox) } }
   await store.writeRun(run)
@@ -100,39 +121,67 @@ async function runSegment(
 
   const ender = new SandboxEnder(sandbox, job.options.settings.silenceTimeoutMs)
   const tracker = new RecoveryTracker()
-  const intake = { job, spec, budget, gatewayToken: access.gatewayToken, sandbox, guard, log, checkpoints }
-  let terminal: TerminalEvent | undefined
-  let exit: SandboxExit
-  try {
-    terminal = await takeSandboxEvents({ ...intake, ender, tracker })
-  } finally {
-    exit = guard.exit(await sandbox.wait())
-    ender.dispose()
-    untrack()
+  const intake = {
+    job,
+    spec,
+    budget,
+    gatewayToken: access.gatewayToken,
+    sandbox,
+    guard,
+    log,
+    checkpoints,
+    ...(hooks.onAnswering ? { onAnswering: hooks.onAnswering } : {}),
   }
-  await log.recordOwn("sandboxExited", {
-    backend: sandbox.backend,
-    sandboxId: sandbox.id,
-    ...exitPayload(exit, terminal),
+  // The terminal event taken (its checkpoint and the event stored, its step counted) is the segment's result: its
+  // parent goes on from there while the sandbox exits and its last records are written (a delegate's answer reaches
+  // the resumed parent without waiting for its process to end). The job counts that tail until it is written.
+  let early: SegmentResult | undefined
+  let taken = (_result: SegmentResult) => {}
+  const terminalTaken = new Promise<SegmentResult>((resolve) => {
+    taken = resolve
   })
-
-  let recovery: RunInput | undefined
-  if (!terminal) {
-    const ending = ender.ending ?? eventTooLargeEnding(exit, guard)
-    // What the orchestrator ended is a crash with its reason, not the cancellation its stop looks like.
-    const endedBy = job.stopCause ? undefined : ending
-    terminal = await recordCrash(
-      job,
-      { spec, guard, log, exit: endedBy ? { ...exit, reason: "crashed" } : exit, tracker },
-      endedBy?.error,
-    )
-    if (terminal.checkpoint.status === "stoppedByError" && (endedBy?.resumable ?? true)) {
-      recovery = await recoveryAfterCrash(job, spec, tracker, checkpoints)
-    }
+  const onTerminal = (terminal: TerminalEvent) => {
+    early = { terminal, checkpoint: checkpoints.whole(terminal.checkpoint) }
+    taken(early)
   }
-  await log.close()
-  await store.writeRun(finishedRun(run, terminal, guard, clock()))
-  return { terminal, checkpoint: checkpoints.whole(terminal.checkpoint), ...(recovery ? { recovery } : {}) }
+  const finished = (async (): Promise<SegmentResult> => {
+    let terminal: TerminalEvent | undefined
+    let exit: SandboxExit
+    try {
+      terminal = await takeSandboxEvents({ ...intake, ender, tracker, onTerminal })
+    } finally {
+      exit = guard.exit(await sandbox.wait())
+      ender.dispose()
+      untrack()
+    }
+    await log.recordOwn("sandboxExited", {
+      backend: sandbox.backend,
+      sandboxId: sandbox.id,
+      ...exitPayload(exit, terminal),
+    })
+
+    let recovery: RunInput | undefined
+    if (!terminal) {
+      const ending = ender.ending ?? eventTooLargeEnding(exit, guard)
+      // What the orchestrator ended is a crash with its reason, not the cancellation its stop looks like.
+      const endedBy = job.stopCause ? undefined : ending
+      terminal = await recordCrash(
+        job,
+        { spec, guard, log, exit: endedBy ? { ...exit, reason: "crashed" } : exit, tracker },
+        endedBy?.error,
+      )
+      if (terminal.checkpoint.status === "stoppedByError" && (endedBy?.resumable ?? true)) {
+        recovery = await recoveryAfterCrash(job, spec, tracker, checkpoints)
+      }
+    }
+    await log.close()
+    await store.writeRun(finishedRun(run, terminal, guard, clock()))
+    if (early) return early
+    return { terminal, checkpoint: checkpoints.whole(terminal.checkpoint), ...(recovery ? { recovery } : {}) }
+  })()
+  const result = await Promise.race([finished, terminalTaken])
+  if (result === early) job.background(finished)
+  return { result, finished }
 }
 
 /** The run as it starts, before its sandbox does. */

@@ -24,6 +24,15 @@ export interface SegmentIntake {
   checkpoints: SegmentCheckpoints
   ender: SandboxEnder
   tracker: RecoveryTracker
+  /**
+   * Called once its model has begun to answer: the first event after its first startGeneration, but a terminal one.
+   * Not at startGeneration itself: its request is then on its way through the orchestrator (the gateway).
+   */
+  onAnswering?: () => void
+  /** set by the first startGeneration, for onAnswering */
+  generating?: boolean
+  /** called once the terminal event is taken: its checkpoint and the event stored, its step counted */
+  onTerminal?: (terminal: TerminalEvent) => void
 }
 
 type EventItem = Extract<IntakeItem, { kind: "event" }>
@@ -42,7 +51,10 @@ export async function takeSandboxEvents(intake: SegmentIntake): Promise<Terminal
     // A heartbeat is proof of life only: neither stored nor streamed.
     else if (item.event.type !== "heartbeat") {
       if (terminal) await intake.log.record(item.event, item.text)
-      else terminal = await takeEvent(intake, item)
+      else {
+        terminal = await takeEvent(intake, item)
+        if (terminal) intake.onTerminal?.(terminal)
+      }
     }
   }
   return terminal
@@ -79,12 +91,22 @@ async function takeEvent(intake: SegmentIntake, item: EventItem): Promise<Termin
   // Stored as the sandbox printed it.
   await log.record(event, item.text)
   intake.tracker.observe(event)
+  if (intake.onAnswering) answering(intake, event)
   if (event.type === "callTools") await acknowledge(intake, event)
   if (event.type === "continueToNextStep") await job.stepFinished(event.step.usage, budget)
   if (!isTerminalEvent(event)) return undefined
   intake.ender.settle()
   if (event.step.finishedAt !== undefined) await job.stepFinished(event.step.usage, budget)
   return event
+}
+
+function answering(intake: SegmentIntake, event: SandboxEvent): void {
+  if (event.type === "startGeneration") intake.generating = true
+  else if (intake.generating && !isTerminalEvent(event)) {
+    const answered = intake.onAnswering
+    intake.onAnswering = undefined
+    answered?.()
+  }
 }
 
 /** The calls are stored (in the OS, so they survive this process dying) before the sandbox may run them. */

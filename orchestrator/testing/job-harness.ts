@@ -7,6 +7,7 @@ import { parseConfigText } from "../config/load-config.ts"
 import { type JobResult, type RunJobOptions, runJob } from "../job/run-job.ts"
 import { resolveSettings, type SettingOverrides } from "../job/settings.ts"
 import { createLocalBackend, type LocalBackendOptions } from "../sandbox/local/local-backend.ts"
+import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { JobStore } from "../store/job-store.ts"
 
 export const RUNTIME_SOURCE = path.resolve(import.meta.dirname, "../../runtime/cli/bin.ts")
@@ -51,6 +52,8 @@ export async function runTestJob(
     query?: string
     settings?: SettingOverrides
     backend?: LocalBackendOptions
+    /** wraps the local backend (a test watching what the job asks of it) */
+    wrapBackend?: (backend: SandboxBackend) => SandboxBackend
     onEvent?: (event: PerstackEvent) => void
     /** added to the orchestrator's environment */
     env?: Record<string, string>
@@ -67,7 +70,9 @@ export async function runTestJob(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.jobId ? { jobId: options.jobId } : {}),
     workspace: ws.dir,
-    backend: createLocalBackend({ runtimeEntry: RUNTIME_SOURCE, ...options.backend }),
+    backend: (options.wrapBackend ?? ((backend) => backend))(
+      createLocalBackend({ runtimeEntry: RUNTIME_SOURCE, ...options.backend }),
+    ),
     settings: resolveSettings(config, {
       maxRetries: 1,
       timeout: 10_000,

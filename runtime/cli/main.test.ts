@@ -85,6 +85,45 @@ describe("perstack-runtime", () => {
     ])
   })
 
+  it("started warm, rehearses while it waits, then prints its own run's events and nothing of the rehearsal", async () => {
+    await using ws = await makeWorkspace()
+    await using llm = await startScriptedLlmServer({ steps: [{ text: "ok" }, { text: "ok" }] })
+    const spec = buildRunSpec({ workspace: ws.dir, llmUrl: llm.url })
+    const warm = (delayMs: number) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [bin], {
+          cwd: ws.dir,
+          env: { PATH: process.env.PATH ?? "", PERSTACK_WARM: "1" },
+          stdio: ["pipe", "pipe", "pipe"],
+        })
+        let stdout = ""
+        child.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString("utf8")
+        })
+        // Its run's variables, then its RunSpec: at once (mid-rehearsal), or once it has had time to rehearse.
+        setTimeout(
+          () =>
+            child.stdin.end(`${JSON.stringify({ env: { OPENAI_API_KEY: KEY } })}\n${JSON.stringify(spec)}\n`),
+          delayMs,
+        )
+        child.on("close", (code) => resolve({ code, stdout }))
+      })
+    for (const delayMs of [0, 1_500]) {
+      const result = await warm(delayMs)
+      expect(result.code).toBe(0)
+      const events = lines(result.stdout)
+      expect(events.map((event) => event.type)).toEqual([
+        "initializeRuntime",
+        "startRun",
+        "startGeneration",
+        "completeRun",
+      ])
+      expect(events.every((event) => event.runId === spec.runId && event.jobId === spec.jobId)).toBe(true)
+    }
+    // Only the runs' own requests reached the model.
+    expect(llm.requests).toHaveLength(2)
+  })
+
   it("refuses a malformed RunSpec on stderr, naming the key, with nothing on stdout", async () => {
     const notJson = await runtime(["-"], { stdin: "{ nope" })
     expect(notJson).toMatchObject({ code: 2, stdout: "" })

@@ -15,6 +15,7 @@ import { startLoopbackRelays } from "./loopback-relays.ts"
 import { createNdjsonWriter } from "./ndjson-writer.ts"
 import { writeProcessStats } from "./process-stats.ts"
 import { readRunEnv, readRunSpec } from "./read-run-spec.ts"
+import { rehearse } from "./warm-rehearsal.ts"
 
 const USAGE = `usage: perstack-runtime [RUNSPEC.json | -]
 Runs one segment of one Expert from a RunSpec (a file, or stdin when omitted or "-").
@@ -60,7 +61,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     relays = await startLoopbackRelays(process.env.PERSTACK_LOOPBACK_RELAYS)
     // PERSTACK_WARM=1: started ahead of its run, this process gets its run's own variables (its gateway token) on
     // stdin, just before the RunSpec, and never had them in its environment.
-    if (process.env.PERSTACK_WARM === "1") Object.assign(process.env, await readRunEnv(process.stdin))
+    if (process.env.PERSTACK_WARM === "1") {
+      // While it waits, it rehearses its run's path (see warm-rehearsal.ts); its run, once here, stops that at once.
+      // A run that was here before this process had loaded (claimed as it launched) has nothing to wait for.
+      const arrived = new AbortController()
+      const read = readRunEnv(process.stdin).finally(() => arrived.abort())
+      // Its failure is thrown where it is awaited, below; not reported as unhandled meanwhile.
+      read.catch(() => {})
+      await new Promise((resolve) => setImmediate(resolve))
+      const rehearsal = arrived.signal.aborted ? undefined : rehearse(process.cwd(), arrived.signal)
+      const runEnv = await read
+      await rehearsal
+      Object.assign(process.env, runEnv)
+    }
     const spec = await readRunSpec({ file: argv[0], stdin: process.stdin, firstLineOnly: acknowledged })
     acks = acknowledged ? new AckChannel(process.stdin) : undefined
     const provider = resolveProvider({

@@ -57,6 +57,8 @@ export function createLlmClient(options: {
   timeoutMs: number
   maxRetries: number
   random?: () => number
+  /** the transport (default: nodeFetch); a warm sandbox's rehearsal plays its model's replies through its own */
+  fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 }): LlmClient {
   const { provider } = options
   const target = requestTarget(provider, options.model)
@@ -75,7 +77,7 @@ export function createLlmClient(options: {
     // Our AbortSignal times each attempt; the SDK's own timer must never fire first (it ends a stream silently).
     timeout: options.timeoutMs * 2,
     // See node-fetch.ts: no WebAssembly HTTP parser in the sandbox.
-    fetch: nodeFetch as unknown as typeof fetch,
+    fetch: (options.fetch ?? nodeFetch) as unknown as typeof fetch,
     // The SDK logs through console; in a sandbox stdout is the protocol, and our errors say it all anyway.
     logLevel: "off",
   })

@@ -115,6 +115,27 @@ describe("parallel delegation", () => {
     { key: "@team/critic", name: "@team/critic", version: "1.0.0", description: "Criticises drafts" },
   ]
 
+  it("waits for the orchestrator's acknowledgement of calls it runs itself, not of delegate calls alone", async () => {
+    await using ws = await makeWorkspace()
+    await using llm = await startScriptedLlmServer({
+      steps: [
+        { toolCalls: [{ id: "call_l", name: "listDirectory", arguments: { path: "." } }] },
+        { toolCalls: [{ id: "call_r", name: "delegate__researcher", arguments: { query: "Find facts" } }] },
+      ],
+    })
+    const acknowledged: string[] = []
+    const result = await runScriptedSegment(buildRunSpec({ workspace: ws.dir, llmUrl: llm.url, delegates }), {
+      acknowledged: async (eventId) => {
+        acknowledged.push(eventId)
+      },
+    })
+    expect(result.terminal.type).toBe("stopRunByDelegate")
+    const calls = eventsOf(result, "callTools")
+    expect(calls).toHaveLength(2)
+    // The listing ran only once its call was stored; the delegate's run is the orchestrator's, which stores it first.
+    expect(acknowledged).toEqual([calls[0]?.id])
+  })
+
   it("stops with every pending call, then resumes with one success and one error", async () => {
     await using ws = await makeWorkspace()
     await using llm = await startScriptedLlmServer({

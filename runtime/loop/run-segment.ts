@@ -8,6 +8,7 @@ import { contextWindowOf } from "../llm/known-models.ts"
 import type { PerstackEvent } from "../protocol/events/index.ts"
 import { isTerminalEvent, type TerminalEvent } from "../protocol/events/terminal.ts"
 import type { RunSpec } from "../protocol/run-spec.ts"
+import type { ToolCall } from "../protocol/tool.ts"
 import { emptyUsage } from "../protocol/usage.ts"
 import { TodoStore } from "../skills/base/todo-store.ts"
 import { maskWorkspacePaths } from "../skills/base/workspace-path.ts"
@@ -92,6 +93,20 @@ export interface RunSegmentOptions {
   clock?: Clock
   /** MCP servers' start, call and stop bounds (tests shorten them) */
   mcpTimeouts?: Partial<McpTimeouts>
+}
+
+/**
+ * Whether a step's calls include one this sandbox runs itself. Delegate calls and interactive ones are run by the
+ * orchestrator (a delegate's run, the user's answer), only after it has stored the event that asks for them, so they
+ * need no acknowledgement; waiting for one only held a delegation back by a round trip.
+ */
+function runsHere(ctx: LoopContext, calls: readonly ToolCall[]): boolean {
+  return calls.some((call) => {
+    const kind = ctx.skills.tools.find(
+      (tool) => tool.skillName === call.skillName && tool.toolName === call.toolName,
+    )?.kind
+    return kind !== "delegate" && kind !== "interactive"
+  })
 }
 
 /**
@@ -201,7 +216,9 @@ export async function runSegment(options: RunSegmentOptions): Promise<TerminalEv
         return event
       }
       await emit(event)
-      if (event.type === "callTools" && options.acknowledged) await options.acknowledged(event.id)
+      if (event.type === "callTools" && options.acknowledged && runsHere(ctx, event.toolCalls)) {
+        await options.acknowledged(event.id)
+      }
       const next: State | undefined = TRANSITIONS[state][event.type]
       if (!next) throw new Error(`internal: no transition from ${state} on ${event.type}`)
       state = next

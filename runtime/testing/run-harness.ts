@@ -21,7 +21,13 @@ export interface SegmentResult {
 
 export async function runScriptedSegment(
   spec: RunSpec,
-  options: { env?: Record<string, string>; signal?: AbortSignal; mcpTimeouts?: Partial<McpTimeouts> } = {},
+  options: {
+    env?: Record<string, string>
+    signal?: AbortSignal
+    mcpTimeouts?: Partial<McpTimeouts>
+    /** the orchestrator's acknowledgement of each stored callTools event */
+    acknowledged?: (eventId: string) => Promise<void>
+  } = {},
 ): Promise<SegmentResult> {
   const env = { OPENAI_API_KEY: "sk-test-key-0123456789", ...options.env }
   const llm = createLlmClient({
@@ -40,6 +46,7 @@ export async function runScriptedSegment(
     env,
     signal: options.signal,
     mcpTimeouts: options.mcpTimeouts,
+    ...(options.acknowledged ? { acknowledged: options.acknowledged } : {}),
     emit: (event) => {
       // Every event must be valid protocol: the orchestrator would reject it otherwise.
       events.push(sandboxEventSchema.parse(JSON.parse(JSON.stringify(event))))

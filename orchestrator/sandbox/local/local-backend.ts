@@ -177,16 +177,18 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
     async start(start: SandboxStartOptions): Promise<Sandbox> {
       const plans = await prepare({ ...start, expertKey: start.spec.expert.key })
       const warm = plans.pooled ? await pool.claim(start.labels.jobId, plans.warm) : undefined
-      // One taken, one launched in its place: the job's next run (a delegate, a resume) then finds one that has had
-      // a whole run's time to load, not one launched a moment before it is claimed.
-      if (warm) pool.fill(start.labels.jobId, plans.warm, 1, () => launch(plans.warm))
       const launched = warm ?? (await launch(plans.cold))
-      return launched.attach({
+      const sandbox = launched.attach({
         spec: { ...start.spec, workspace: start.workspace },
         ...(warm ? { runEnv: plans.runEnv } : {}),
         runId: start.labels.runId,
         ...(options.onStderr ? { onStderr: options.onStderr } : {}),
       })
+      // One taken, one launched in its place: the job's next run (a delegate, a resume) then finds one that has had
+      // a whole run's time to load, not one launched a moment before it is claimed. After the RunSpec is written: a
+      // launch holds this process for milliseconds, which the claimed run would wait for its RunSpec.
+      if (warm) pool.fill(start.labels.jobId, plans.warm, 1, () => launch(plans.warm))
+      return sandbox
     },
     async prewarm(start: SandboxPrewarmOptions, count: number) {
       const plans = await prepare({ ...start, spec: undefined, labels: { jobId: start.jobId, runId: "" } })
