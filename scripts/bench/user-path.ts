@@ -14,7 +14,8 @@ import { expertOf, startExpertScript } from "../../orchestrator/testing/expert-s
 export const title = "the user's path: perstack --version and perstack run with one delegation, per backend"
 
 const repo = path.resolve(import.meta.dirname, "../..")
-const cli = path.join(repo, "dist/perstack.js")
+// BENCH_CLI: another build of the CLI (a copy of dist/ from before a change), to compare two builds back to back.
+const cli = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(repo, "dist/perstack.js")
 const exec = promisify(execFile)
 
 const quantile = (values: readonly number[], q: number) => {
