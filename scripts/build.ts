@@ -1,18 +1,78 @@
 // Bundles the two binaries with esbuild: `perstack` (the orchestrator CLI) and `perstack-runtime` (what runs in a sandbox).
 import { chmod, mkdir, rm } from "node:fs/promises"
 import path from "node:path"
-import { build } from "esbuild"
+import { build, type Plugin } from "esbuild"
 import { ORCHESTRATOR_NODE_FLAGS, RUNTIME_NODE_FLAGS } from "../runtime/cli/node-flags.ts"
 
 const root = path.resolve(import.meta.dirname, "..")
 
+/**
+ * What the CLI bundle leaves to node_modules: the packages only some commands load (the Docker and Kubernetes clients,
+ * the terminal UI), whose native add-ons and optional parts stay where npm put them. The rest (zod, smol-toml,
+ * commander) is bundled: zod alone is ~95 files, whose loading took ~80 ms of `perstack run` and ~6 MB of its RSS.
+ */
+const CLI_EXTERNAL = [
+  "@kubernetes/client-node",
+  "dockerode",
+  "ink",
+  "react",
+  "@modelcontextprotocol/sdk",
+  "openai",
+]
+
+/**
+ * zod's namespace re-exports its 64 locales (`z.locales`), which a bundler cannot shake out of `import { z }`: half
+ * the bundled zod's bytes, parsed at every start. The CLI's messages are English (zod sets `en` itself), so the
+ * namespace keeps only that one.
+ */
+/**
+ * `import http from "node:http"` loaded through require(): Node 24's ESM facade of node:http reads every export, and
+ * that loads undici and http2, which nothing here uses: ~14 MB of RSS in every process (the orchestrator, each
+ * runtime). Only ESM imports are rewritten; a bundled CommonJS require() of it is left as it is.
+ */
+const httpThroughRequire: Plugin = {
+  name: "http-through-require",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?http$/ }, (args) =>
+      args.kind === "import-statement" || args.kind === "dynamic-import"
+        ? { path: "node:http", namespace: "http-through-require" }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: "http-through-require" }, () => ({
+      contents: [
+        `import { createRequire } from "node:module"`,
+        `const http = createRequire(import.meta.url)("node:http")`,
+        "export default http",
+        "export const { Agent, IncomingMessage, Server, ServerResponse, STATUS_CODES, createServer, get, request } = http",
+      ].join("\n"),
+      loader: "js",
+    }))
+  },
+}
+
+const zodEnglishOnly: Plugin = {
+  name: "zod-english-only",
+  setup(build) {
+    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer)
+        ? { path: path.join(path.dirname(args.importer), "../locales/en.js"), namespace: "zod-locales" }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: "zod-locales" }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)}`,
+      resolveDir: path.dirname(args.path),
+    }))
+  },
+}
+
 const entries = [
-  // The CLI resolves its dependencies from node_modules at run time. Split, so that the terminal UI (Ink, React)
-  // is a chunk of its own, loaded only by `perstack start` and the interactive `perstack log`.
+  // The CLI resolves its heavy dependencies (see CLI_EXTERNAL) from node_modules at run time, and bundles the light
+  // ones every command loads. Split, so that the terminal UI (Ink, React) is a chunk of its own, loaded only by
+  // `perstack start` and the interactive `perstack log`.
   {
     entry: "orchestrator/cli/bin.ts",
     out: "dist/perstack.js",
-    bundleDependencies: false,
+    bundleDependencies: "light" as const,
     executable: true,
     chunks: "cli-chunks",
   },
@@ -61,6 +121,7 @@ await build({
   target: "node22",
   sourcemap: "linked",
   chunkNames: "chunks/[name]-[hash]",
+  plugins: [httpThroughRequire],
   // Bundled CommonJS dependencies still call require() for Node's built-ins.
   banner: {
     js: `#!/usr/bin/env -S node ${RUNTIME_NODE_FLAGS.join(" ")}\nimport { createRequire as __perstackCreateRequire } from "node:module"; const require = __perstackCreateRequire(import.meta.url);`,
@@ -102,7 +163,12 @@ for (const { entry, out, bundleDependencies, executable, chunks, platform } of e
         }
       : { entryPoints: [path.join(root, entry)], outfile: path.join(root, out) }),
     bundle: true,
-    packages: bundleDependencies ? undefined : "external",
+    ...(bundleDependencies === "light"
+      ? {
+          external: CLI_EXTERNAL.flatMap((name) => [name, `${name}/*`]),
+          plugins: [zodEnglishOnly, httpThroughRequire],
+        }
+      : { packages: "external" as const, plugins: [httpThroughRequire] }),
     platform: platform ?? "node",
     format: "esm",
     target: "node22",

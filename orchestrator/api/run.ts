@@ -2,7 +2,10 @@
 import { stat } from "node:fs/promises"
 import path from "node:path"
 import { PerstackError } from "../../runtime/errors/perstack-error.ts"
-import type { PerstackConfig } from "../../runtime/protocol/config/perstack-toml.ts"
+import type {
+  PerstackConfig,
+  SandboxBackend as SandboxBackendName,
+} from "../../runtime/protocol/config/perstack-toml.ts"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import { type ConfigProblem, formatProblem } from "../config/config-problem.ts"
 import { loadConfig, parseConfigText } from "../config/load-config.ts"
@@ -79,6 +82,18 @@ export async function run(options: RunOptions): Promise<JobResult> {
   if (!(await stat(workspace).catch(() => undefined))?.isDirectory()) {
     throw new PerstackError("workspace.notFound", `workspace ${workspace}: not a directory`)
   }
+  // The sandbox backend's module is loaded and its isolation probed (bubblewrap, a process of its own) while the config
+  // is read, when the caller names the backend (`--sandbox`): the config's `runtime` cannot override it then.
+  let stderrSink: ((runId: string, chunk: Buffer) => void) | undefined
+  const backendOf = async (name: SandboxBackendName) => {
+    const backend = await createBackend(name, {
+      onStderr: options.onSandboxStderr ? (runId, chunk) => stderrSink?.(runId, chunk) : undefined,
+    })
+    return { backend, isolated: await backend.isolated() }
+  }
+  const named = options.sandbox ? backendOf(options.sandbox) : undefined
+  // Awaited below; a command refused meanwhile (a broken config) reports that, not this.
+  named?.catch(() => undefined)
   const { config, warnings, source } = await configOf(options, workspace)
   for (const warning of warnings) options.onWarning?.(formatProblem(warning))
   // A fresh perstack.lock gives each run its tool lists and pinned packages; a stale one is reported, not used.
@@ -91,12 +106,8 @@ export async function run(options: RunOptions): Promise<JobResult> {
     ...options.envOverrides,
   }
   const storeRoot = path.resolve(options.storeRoot ?? path.join(workspace, "perstack"))
-  // The sandboxes' stderr reaches the caller scrubbed (below), once the settings name the job's secrets.
-  let stderrSink: ((runId: string, chunk: Buffer) => void) | undefined
-  const backend = await createBackend(options.sandbox ?? config.runtime ?? DEFAULTS.sandbox, {
-    onStderr: options.onSandboxStderr ? (runId, chunk) => stderrSink?.(runId, chunk) : undefined,
-  })
-  const isolated = await backend.isolated()
+  // The sandboxes' stderr reaches the caller scrubbed (below, stderrSink), once the settings name the job's secrets.
+  const { backend, isolated } = await (named ?? backendOf(config.runtime ?? DEFAULTS.sandbox))
   if (backend.name === "local" && !isolated) {
     const notice = notIsolatedNotice()
     if (notice) options.onWarning?.(notice)

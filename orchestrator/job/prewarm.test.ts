@@ -1,8 +1,11 @@
 // Warm sandboxes on the isolated local backend: a coordinator, its delegate and its own resume run in sandboxes started
 // ahead of them, which got their run's gateway token only when claimed (never in their environment).
+import { readFile } from "node:fs/promises"
 import { describe, expect, it } from "vitest"
+import { PerstackError } from "../../runtime/errors/perstack-error.ts"
 import { bubblewrapStatus } from "../sandbox/local/bubblewrap.ts"
 import { createLocalBackend } from "../sandbox/local/local-backend.ts"
+import { descendantsOf } from "../sandbox/local/process-tree.ts"
 import type { SandboxBackend } from "../sandbox/sandbox.ts"
 import { lastInput, startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, RUNTIME_SOURCE, runTestJob } from "../testing/job-harness.ts"
@@ -61,6 +64,43 @@ describe.skipIf(!bwrap.available)("warm sandboxes (isolated local)", () => {
     expect(said(leadFirst)).toBe("warm=true token=false")
     expect(said(worker)).toBe("warm=true token=false")
     expect(said(leadResumed)).toBe("warm=true token=false")
+  })
+
+  it("start the coordinator's sandbox with the job, before its first segment, though its delegates differ in shape", async () => {
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({ lead: [{ toolCalls: [probe] }, { text: "done" }] })
+    // The worker's locked-down network gives its sandboxes another shape: none warmed for it can serve the lead.
+    const team = `${TEAM}[experts."worker".sandbox]\nnetwork = "gateway"\n`
+    const result = await runTestJob(ws, {
+      toml: configText(llm.url, team),
+      expertKey: "lead",
+      query: "go",
+      settings: { gateway: true },
+    })
+    expect(result.status, result.error).toBe("completed")
+    const [, leadFirst] = llm.byExpert("lead")
+    expect(/warm=\w+ token=\w+/.exec(leadFirst ? lastInput(leadFirst) : "")?.[0]).toBe(
+      "warm=true token=false",
+    )
+  })
+
+  it("start none for a refused job: no process of it is left", async () => {
+    await using ws = await makeJobWorkspace()
+    await using llm = await startExpertScript({ lead: [{ text: "done" }] })
+    const toml = configText(llm.url, TEAM)
+    const first = await runTestJob(ws, { toml, expertKey: "lead", query: "go", jobId: "taken" })
+    expect(first.status, first.error).toBe("completed")
+    const again = runTestJob(ws, { toml, expertKey: "lead", query: "again", jobId: "taken" })
+    await expect(again).rejects.toThrow(PerstackError)
+    await expect(again).rejects.toMatchObject({ code: "job.exists" })
+    const ofTheJob = await Promise.all(
+      (await descendantsOf(process.pid)).map(async (pid) =>
+        (await readFile(`/proc/${pid}/environ`, "utf8").catch(() => ""))
+          .split("\0")
+          .includes("PERSTACK_JOB_ID=taken"),
+      ),
+    )
+    expect(ofTheJob.filter(Boolean)).toEqual([])
   })
 })
 

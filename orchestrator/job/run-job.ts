@@ -26,6 +26,7 @@ import {
   startJobEgressProxy,
   startJobGateway,
 } from "./job-start.ts"
+import { prewarm } from "./prewarm.ts"
 import type { JobSettings } from "./settings.ts"
 import { StepBudget } from "./step-budget.ts"
 
@@ -112,6 +113,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
     ...(gateway ? { gateway } : {}),
     ...(egressProxy ? { egressProxy } : {}),
   })
+  // The coordinator's sandbox starts loading now, while the job's records are written and its conversation set up:
+  // its first segment claims it. Only after every check that refuses the command (a refused one starts nothing), and
+  // once the gateway listens (its address is part of the shape); `_released` kills it if the job ends first. Only for
+  // a coordinator with delegates: a claimed sandbox is replaced in the pool, which only a job with more runs uses.
+  if ((options.config.experts[options.expertKey]?.delegates ?? []).length > 0)
+    prewarm(job, [options.expertKey])
   await store.writeJob(job.job)
   await store.ensureReserve()
   // From here on sandboxes can write the workspace: what appears among the protected files is settled at the end.

@@ -10,12 +10,16 @@ import path from "node:path"
 import { promisify } from "node:util"
 import { descendantsOf } from "../../orchestrator/sandbox/local/process-tree.ts"
 import { expertOf, startExpertScript } from "../../orchestrator/testing/expert-script.ts"
+import { ORCHESTRATOR_NODE_FLAGS } from "../../runtime/cli/node-flags.ts"
 
 export const title = "the user's path: perstack --version and perstack run with one delegation, per backend"
 
 const repo = path.resolve(import.meta.dirname, "../..")
-const cli = path.join(repo, "dist/perstack.js")
+// BENCH_CLI: another build of the CLI (a copy of dist/ from before a change), to compare two builds back to back.
+const cli = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(repo, "dist/perstack.js")
 const exec = promisify(execFile)
+/** The CLI as a user runs it: with the Node flags of its shebang (`perstack` is dist/perstack.js on the PATH). */
+const perstack = [...ORCHESTRATOR_NODE_FLAGS, cli]
 
 const quantile = (values: readonly number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -104,7 +108,7 @@ async function runOnce(backend: string): Promise<RunSample> {
     )
     const cpuBefore = await childrenCpuMs()
     const started = Date.now()
-    const child = spawn(process.execPath, [cli, "run", "lead", "go", "--sandbox", variant.sandbox], {
+    const child = spawn(process.execPath, [...perstack, "run", "lead", "go", "--sandbox", variant.sandbox], {
       cwd: workspace,
       env: {
         PATH: process.env.PATH ?? "",
@@ -167,7 +171,7 @@ export async function run(runs: number): Promise<void> {
   const version: number[] = []
   for (let i = 0; i < runs; i++) {
     yardstick.push(await timed(["-e", "0"]))
-    version.push(await timed([cli, "--version"]))
+    version.push(await timed([...perstack, "--version"]))
   }
   const base = quantile(yardstick, 0.5)
   process.stdout.write(row("node -e 0", yardstick, "ms"))
