@@ -55,6 +55,8 @@ interface Entry {
   key: string
   ready: Promise<Warm | undefined>
   timer: NodeJS.Timeout
+  /** dropped before its turn came: never started */
+  dropped: boolean
 }
 
 /** The same for every run of one shape; the environment sorted, so its order does not matter. */
@@ -73,6 +75,11 @@ export class WarmPool implements AsyncDisposable {
   /** A random id per shape: the key (which hashes the environment) never goes into a label. */
   private readonly ids = new Map<string, string>()
   private disposed = false
+  /**
+   * Containers start one after another: the first one asked for (the one the job's next run claims) is ready sooner
+   * than if every one asked for competed for the CPU at once.
+   */
+  private queue: Promise<unknown> = Promise.resolve()
 
   /** `capacity`: warm containers at most, across every job of this backend */
   constructor(options: { docker: Docker; capacity: number }) {
@@ -99,9 +106,13 @@ export class WarmPool implements AsyncDisposable {
         jobId,
         key,
         // A start that fails leaves nothing to claim: the run that would have claimed it starts cold.
-        ready: this.warm(shape, key).catch(() => undefined),
+        ready: this.queue
+          .then(() => (entry.dropped ? undefined : this.warm(shape, key)))
+          .catch(() => undefined),
         timer: setTimeout(() => void this.drop(entry), IDLE_MS),
+        dropped: false,
       }
+      this.queue = entry.ready
       entry.timer.unref()
       this.entries.add(entry)
     }
@@ -216,6 +227,7 @@ export class WarmPool implements AsyncDisposable {
   }
 
   private async drop(entry: Entry): Promise<void> {
+    entry.dropped = true
     this.entries.delete(entry)
     clearTimeout(entry.timer)
     await this.discard(entry)
