@@ -1,4 +1,5 @@
 // The warm pool: containers started ahead, each taking exactly one run by exec and destroyed after it.
+import type Docker from "dockerode"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseConfigText } from "../orchestrator/config/load-config.ts"
 import { runJob } from "../orchestrator/job/run-job.ts"
@@ -131,6 +132,7 @@ describe("docker backend with a warm pool", () => {
     const jobId = "gateway-pool-job"
     // What Docker says of every container of the job, and of each exec in it, while a run holds its token.
     const seen: string[] = []
+    const hosts: Docker.HostConfig[] = []
     const inspectJob = async () => {
       for (const info of await sessionContainers({ [LABEL.job]: jobId })) {
         const container = await docker
@@ -139,6 +141,8 @@ describe("docker backend with a warm pool", () => {
           .catch(() => undefined)
         if (!container) continue
         seen.push(JSON.stringify([container.Name, container.Config, container.Args, container.Path]))
+        // As isolated as a cold one: on the job's locked-down network alone, hardened the same.
+        if (container.Config.Labels[LABEL.pool] !== undefined) hosts.push(container.HostConfig)
         for (const execId of container.ExecIDs ?? []) {
           const exec = await docker
             .getExec(execId)
@@ -202,6 +206,15 @@ describe("docker backend with a warm pool", () => {
     const pooled = created.filter((entry) => entry.labels[LABEL.pool] !== undefined).map((entry) => entry.id)
     for (const run of runs) expect(pooled).toContain(run.sandbox?.id)
     expect(created.filter((entry) => entry.labels[LABEL.egress] !== undefined)).toHaveLength(1)
+    expect(hosts.length).toBeGreaterThan(0)
+    for (const host of hosts) {
+      expect(host.NetworkMode).toMatch(/^perstack-egress-/)
+      expect(host).toMatchObject({
+        CapDrop: ["ALL"],
+        ReadonlyRootfs: true,
+        SecurityOpt: ["no-new-privileges"],
+      })
+    }
     // The token was in no container's config, name, labels or command, and in no exec's command or environment...
     expect(seen.length).toBeGreaterThan(0)
     expect(seen.join("\n")).not.toMatch(/pgw-|sk-pool-secret/)
