@@ -1,4 +1,6 @@
 // The warm pool: containers started ahead, each taking exactly one run by exec and destroyed after it.
+import { spawn } from "node:child_process"
+import path from "node:path"
 import type Docker from "dockerode"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { parseConfigText } from "../orchestrator/config/load-config.ts"
@@ -15,6 +17,7 @@ import {
   ensureImages,
   eventuallyNone,
   loopbackUrl,
+  SESSION,
   sessionContainers,
   sessionNetworks,
   sweepSession,
@@ -226,5 +229,20 @@ describe("docker backend with a warm pool", () => {
     expect(said(leadFirst)).toBe("warm=true token=false")
     expect(said(helper)).toBe("warm=true token=false")
     expect(said(leadResumed)).toBe("warm=true token=false")
+  })
+
+  it("an orchestrator killed -9: its idle warm containers go by themselves (their runtime's stdin closes)", async () => {
+    await using ws = await userWorkspace()
+    const jobId = `doomed-pool-${SESSION.slice(0, 8)}`
+    const orchestrator = spawn(
+      process.execPath,
+      [path.join(import.meta.dirname, "support/fixtures/doomed-pool.ts"), ws.dir, jobId],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    )
+    await new Promise<void>((resolve) => orchestrator.stdout.once("data", () => resolve()))
+    const pool = () => docker.listContainers({ all: true, filters: { label: [`${LABEL.job}=${jobId}`] } })
+    expect(await pool()).toHaveLength(2)
+    orchestrator.kill("SIGKILL")
+    expect(await eventuallyNone(pool, 20_000)).toEqual([])
   })
 })
