@@ -1,6 +1,5 @@
 // The `docker` backend: each run in a container of its own, hardened, labelled, fed to the same event intake.
 import type Docker from "dockerode"
-import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import { RUNTIME_VERSION } from "../../../runtime/version.ts"
 import { effectiveBaseUrl } from "../container/llm-endpoint.ts"
 import { DEFAULT_LIMITS, type ResourceLimits } from "../container/resource-limits.ts"
@@ -14,7 +13,8 @@ import { imageChecks } from "./image-check.ts"
 import type { JobEgress } from "./job-egress.ts"
 import { LABEL, type Owner, ownerLabels } from "./labels.ts"
 import { sweepJob } from "./orphans.ts"
-import { containerRunSpec, planRun, type RunPlan } from "./run-plan.ts"
+import { poolable, splitEnv, warmPoolSetting } from "./pool-policy.ts"
+import { containerRunSpec, planRun } from "./run-plan.ts"
 import { WarmPool, type WarmShape } from "./warm-pool.ts"
 
 export interface DockerBackendOptions {
@@ -50,44 +50,6 @@ function networkOf({ spec, env, settings, services }: SandboxStartOptions): "gat
 
 function networkSetting({ settings, services }: Pick<SandboxStartOptions, "settings" | "services">) {
   return settings?.network ?? (services ? "gateway" : "open")
-}
-
-/** PERSTACK_DOCKER_WARM_POOL: how many containers may wait ahead of their runs (default 4; 0: none). */
-function warmPoolSetting(value = process.env.PERSTACK_DOCKER_WARM_POOL): number {
-  if (value === undefined || value === "") return 4
-  const number = Number(value)
-  if (!Number.isInteger(number) || number < 0) {
-    throw new PerstackError(
-      "usage",
-      `PERSTACK_DOCKER_WARM_POOL="${value}": expected a whole number, 0 or more`,
-    )
-  }
-  return number
-}
-
-/**
- * A run's environment split in two: what every run of its shape has (a warm container's exec starts with it), and
- * the run's own variables (its gateway token), which a warm container gets on stdin when claimed.
- */
-function splitEnv(
-  plan: RunPlan,
-  perRun: readonly string[],
-): { shape: RunPlan; runEnv: Record<string, string> } {
-  const entries = Object.entries(plan.env)
-  return {
-    shape: { ...plan, env: Object.fromEntries(entries.filter(([name]) => !perRun.includes(name))) },
-    runEnv: Object.fromEntries(entries.filter(([name]) => perRun.includes(name))),
-  }
-}
-
-/**
- * Whether a run of these options can be served by a container started ahead of it. Not when its environment holds a
- * value of its own that is not named as such (a run that did not say which), nor with a proxy token (an Expert with
- * allowed domains: the proxy's address, with the token in it, is in several variables, as on the local backend).
- */
-function poolable(start: Pick<SandboxStartOptions, "envIsPerRun" | "perRunEnv" | "services">): boolean {
-  if (start.envIsPerRun && start.perRunEnv === undefined) return false
-  return start.services?.proxyToken === undefined
 }
 
 /** Removes a job's leftovers (containers of an earlier, crashed orchestrator) once, before its first run. */
