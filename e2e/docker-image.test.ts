@@ -114,7 +114,8 @@ describe("docker run perstack/perstack", () => {
       }
     })
     await using run = await dockerRunPerstack({
-      dockerArgs: ["-v", "/var/run/docker.sock:/var/run/docker.sock"],
+      // The cold path, whose containers carry their run's labels (e2e/docker-warm-pool.test.ts covers the pool).
+      dockerArgs: ["-v", "/var/run/docker.sock:/var/run/docker.sock", "-e", "PERSTACK_DOCKER_WARM_POOL=0"],
       perstackArgs: ["--sandbox", "docker"],
     })
     await new Promise((resolve) => setTimeout(resolve, 300))

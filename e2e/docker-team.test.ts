@@ -92,6 +92,9 @@ async function runTeam(replies: ExpertReplies, name: string, extraArgs: string[]
         HOME: process.env.HOME ?? "",
         OPENAI_COMPATIBLE_BASE_URL: loopbackUrl(llm.url),
         OPENAI_COMPATIBLE_API_KEY: "sk-team",
+        // The cold path, whose containers carry their run's labels (a warm one is made before its run is known) and
+        // whose runtime starts with its token: e2e/docker-warm-pool.test.ts covers the pool.
+        PERSTACK_DOCKER_WARM_POOL: "0",
       },
       maxBuffer: 64 * 1024 * 1024,
     },

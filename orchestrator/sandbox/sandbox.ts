@@ -13,7 +13,7 @@ export interface SandboxStartOptions {
   labels: { jobId: string; runId: string; parentRunId?: string }
   /**
    * Set when `env` holds a value issued for this run alone (the LLM gateway's token): a sandbox started ahead of
-   * its run (the docker warm pool) cannot have it, so the backend starts this one cold.
+   * its run cannot have it. With `perRunEnv`, a backend's pool hands it over at claim; without, the run starts cold.
    */
   envIsPerRun?: boolean
   /**

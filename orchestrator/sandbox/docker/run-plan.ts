@@ -34,7 +34,13 @@ export function containerRunSpec(
   return { ...spec, workspace: IN_CONTAINER.workspace, ...(llmBaseUrl ? { llmBaseUrl } : {}) }
 }
 
-export async function planRun(start: SandboxStartOptions, context: RunPlanContext): Promise<RunPlan> {
+export async function planRun(
+  start: Pick<
+    SandboxStartOptions,
+    "env" | "workspace" | "labels" | "settings" | "services" | "protectedPaths"
+  >,
+  context: RunPlanContext,
+): Promise<RunPlan> {
   const { env, workspace, labels, settings, services, protectedPaths } = start
   const { paths, locked } = context
   const hostCa = env.NODE_EXTRA_CA_CERTS
