@@ -107,12 +107,17 @@ export function resolveProvider(options: {
   }
 }
 
+/** Anthropic's SDK wants the API's root: a base URL given with /v1 (the gateway's, or a v1 prefix) loses it. */
+export const anthropicRoot = (baseUrl: string) => baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "")
+
 /** Where one model's requests go: the base URL (an Azure deployment's names the model) and the query they carry. */
 export function requestTarget(
   provider: ResolvedProvider,
   model: string,
 ): { baseUrl: string; query: Record<string, string> } {
   const { azure } = provider
+  if (provider.providerName === "anthropic")
+    return { baseUrl: `${anthropicRoot(provider.baseUrl)}/v1`, query: {} }
   if (!azure) return { baseUrl: provider.baseUrl, query: {} }
   return {
     baseUrl: azure.deploymentBasedUrls
@@ -122,7 +127,8 @@ export function requestTarget(
   }
 }
 
-/** The credential header: Azure's own `api-key` for a direct Azure call, else `Authorization: Bearer`. */
+/** The credential header: Azure's own `api-key` for a direct Azure call, Anthropic's `x-api-key`, else a Bearer. */
 export function authHeader(provider: ResolvedProvider): Record<string, string> {
+  if (provider.providerName === "anthropic") return { "x-api-key": provider.apiKey }
   return provider.azure ? { "api-key": provider.apiKey } : { authorization: `Bearer ${provider.apiKey}` }
 }

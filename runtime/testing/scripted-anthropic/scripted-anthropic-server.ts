@@ -1,0 +1,261 @@
+// A scripted stand-in for Anthropic's Messages API on loopback (POST /v1/messages, streamed as the real API streams),
+// refusing what the real API refuses, so tests drive @anthropic-ai/sdk over real HTTP.
+import { createHash, randomBytes } from "node:crypto"
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { closeSignal, readJsonBody, sendJson, writeWithBackpressure } from "../scripted-llm/http-exchange.ts"
+import type { RecordedRequest } from "../scripted-llm/scripted-llm-server.ts"
+import {
+  type AnthropicMessageReply,
+  type AnthropicReply,
+  anthropicErrorType,
+  parseAnthropicReply,
+} from "./anthropic-reply.ts"
+import { checkBody, checkHeaders, type Refusal } from "./request-checks.ts"
+
+export type { AnthropicReply } from "./anthropic-reply.ts"
+
+export type AnthropicStep = AnthropicReply | ((request: RecordedRequest) => AnthropicReply)
+
+export interface ScriptedAnthropicServer {
+  /** the API's root, as the SDK's baseURL takes it (no /v1) */
+  readonly url: string
+  /** every request received, in order */
+  readonly requests: readonly RecordedRequest[]
+  /** every request refused as the real API would refuse it, with why */
+  readonly refusals: readonly Refusal[]
+  push(...steps: AnthropicStep[]): void
+  remaining(): number
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export interface ScriptedAnthropicServerOptions {
+  steps?: AnthropicStep[]
+  /** when set, a request whose x-api-key is not this gets 401 (and consumes no step) */
+  apiKey?: string
+}
+
+type Json = Record<string, unknown>
+const isRecord = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+function lowercasedHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value
+  }
+  return headers
+}
+
+function sendAnthropicError(response: ServerResponse, status: number, message: string, headers = {}): void {
+  sendJson(response, status, { type: "error", error: { type: anthropicErrorType(status), message } }, headers)
+}
+
+const pieces = (text: string, size: number): string[] => {
+  const out: string[] = []
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size))
+  return out
+}
+
+/** The events of one answer, as the real API sends them (a ping after message_start). */
+function answerEvents(
+  reply: AnthropicMessageReply,
+  meta: { id: string; model: string; thinking: boolean; sign(text: string): string; toolUseId(): string },
+): Json[] {
+  const size = reply.chunkSize ?? 8
+  const usage = reply.usage ?? {}
+  const events: Json[] = [
+    {
+      type: "message_start",
+      message: {
+        id: meta.id,
+        type: "message",
+        role: "assistant",
+        model: meta.model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: {
+          input_tokens: usage.inputTokens ?? 10,
+          cache_creation_input_tokens: usage.cacheCreationInputTokens ?? 0,
+          cache_read_input_tokens: usage.cacheReadInputTokens ?? 0,
+          output_tokens: 1,
+        },
+      },
+    },
+    { type: "ping" },
+  ]
+  let index = 0
+  const block = (start: Json, deltas: Json[]) => {
+    events.push({ type: "content_block_start", index, content_block: start })
+    for (const delta of deltas) events.push({ type: "content_block_delta", index, delta })
+    events.push({ type: "content_block_stop", index })
+    index++
+  }
+  if (meta.thinking && reply.thinking !== undefined) {
+    block({ type: "thinking", thinking: "", signature: "" }, [
+      ...pieces(reply.thinking, size).map((thinking) => ({ type: "thinking_delta", thinking })),
+      { type: "signature_delta", signature: meta.sign(reply.thinking) },
+    ])
+  }
+  if (meta.thinking && reply.redactedThinking !== undefined)
+    block({ type: "redacted_thinking", data: reply.redactedThinking }, [])
+  if (reply.text !== undefined)
+    block(
+      { type: "text", text: "" },
+      pieces(reply.text, size).map((text) => ({ type: "text_delta", text })),
+    )
+  for (const use of reply.toolUses ?? []) {
+    block(
+      { type: "tool_use", id: use.id ?? meta.toolUseId(), name: use.name, input: {} },
+      pieces(JSON.stringify(use.input), size).map((partial_json) => ({
+        type: "input_json_delta",
+        partial_json,
+      })),
+    )
+  }
+  events.push({
+    type: "message_delta",
+    delta: {
+      stop_reason: reply.stopReason ?? (reply.toolUses?.length ? "tool_use" : "end_turn"),
+      stop_sequence: null,
+    },
+    usage: { output_tokens: usage.outputTokens ?? 5 },
+  })
+  events.push({ type: "message_stop" })
+  return events
+}
+
+export async function startScriptedAnthropicServer(
+  options: ScriptedAnthropicServerOptions = {},
+): Promise<ScriptedAnthropicServer> {
+  const requests: RecordedRequest[] = []
+  const refusals: Refusal[] = []
+  const steps: AnthropicStep[] = []
+  let added = 0
+  let messageCount = 0
+  let toolUseCount = 0
+  // Signatures only this server could have made: a thinking block is verified as the real API verifies its own.
+  const secret = randomBytes(16).toString("hex")
+  const sign = (text: string) => createHash("sha256").update(secret).update(text).digest("base64")
+  const redactedIssued = new Set<string>()
+  const push = (...more: AnthropicStep[]) => {
+    for (const step of more)
+      steps.push(typeof step === "function" ? step : parseAnthropicReply(step, `step ${added}`))
+    added += more.length
+  }
+  push(...(options.steps ?? []))
+
+  const refuse = (response: ServerResponse, refusal: Refusal) => {
+    refusals.push(refusal)
+    sendAnthropicError(response, refusal.status, refusal.message)
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const closed = closeSignal(response)
+    const body = await readJsonBody(request)
+    const headers = lowercasedHeaders(request)
+    const recorded: RecordedRequest = {
+      method: request.method ?? "GET",
+      path: request.url ?? "/",
+      headers,
+      body: body.ok ? body.value : body.text,
+      receivedAt: Date.now(),
+    }
+    requests.push(recorded)
+    const pathname = new URL(recorded.path, "http://stand-in.invalid").pathname
+    if (recorded.method !== "POST" || pathname !== "/v1/messages")
+      return sendAnthropicError(response, 404, `Not Found: ${recorded.method} ${pathname}`)
+    const headerRefusal = checkHeaders(headers, options.apiKey)
+    if (headerRefusal) return refuse(response, headerRefusal)
+    if (!body.ok || !isRecord(body.value))
+      return refuse(response, { status: 400, message: "invalid JSON body" })
+    const bodyRefusal = checkBody(body.value, {
+      signature: (thinking, signature) => signature === sign(thinking),
+      redacted: (data) => redactedIssued.has(data),
+    })
+    if (bodyRefusal) return refuse(response, bodyRefusal)
+    const step = steps.shift()
+    if (step === undefined)
+      return sendAnthropicError(
+        response,
+        500,
+        `Scripted Anthropic: the script is exhausted (${added} steps used)`,
+      )
+    const reply = typeof step === "function" ? parseAnthropicReply(step(recorded), "a function step") : step
+    if (reply.type === "error")
+      return sendAnthropicError(response, reply.status, reply.message ?? "scripted error", reply.headers)
+    const thinking = isRecord(body.value.thinking) && body.value.thinking.type === "enabled"
+    if (thinking && reply.redactedThinking !== undefined) redactedIssued.add(reply.redactedThinking)
+    const events = answerEvents(reply, {
+      id: `msg_scripted_${++messageCount}`,
+      model: String(body.value.model),
+      thinking,
+      sign,
+      toolUseId: () => `toolu_${++toolUseCount}`,
+    })
+    if (body.value.stream !== true) return sendJson(response, 200, assembled(events))
+    response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+    for (const event of events) {
+      if (closed.aborted) return
+      if (
+        !(await writeWithBackpressure(response, `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`))
+      )
+        return
+    }
+    response.end()
+  }
+
+  const server = createServer((request, response) => {
+    request.on("error", () => {})
+    response.on("error", () => {})
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) sendAnthropicError(response, 500, `Scripted Anthropic: ${String(error)}`)
+      else response.destroy()
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => resolve())
+  })
+  const address = server.address()
+  if (address === null || typeof address === "string") throw new Error("Scripted Anthropic: no TCP address")
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    requests,
+    refusals,
+    push,
+    remaining: () => steps.length,
+    close,
+    [Symbol.asyncDispose]: close,
+  }
+}
+
+/** The Message a non-streamed request gets: the stream's events folded together. */
+function assembled(events: readonly Json[]): Json {
+  const start = events[0] as { message: Json & { usage: Json } }
+  const content: Json[] = []
+  const delta = events.find((event) => event.type === "message_delta") as { delta: Json; usage: Json }
+  for (const event of events) {
+    if (event.type === "content_block_start") content.push({ ...(event.content_block as Json) })
+    if (event.type !== "content_block_delta") continue
+    const block = content.at(-1) ?? {}
+    const d = event.delta as Record<string, string>
+    if (d.type === "text_delta") block.text = `${block.text ?? ""}${d.text}`
+    if (d.type === "thinking_delta") block.thinking = `${block.thinking ?? ""}${d.thinking}`
+    if (d.type === "signature_delta") block.signature = d.signature
+    if (d.type === "input_json_delta") block.partial = `${block.partial ?? ""}${d.partial_json}`
+  }
+  for (const block of content) {
+    if (block.type === "tool_use") {
+      block.input = JSON.parse(String(block.partial ?? "{}"))
+      delete block.partial
+    }
+  }
+  return { ...start.message, content, ...delta.delta, usage: { ...start.message.usage, ...delta.usage } }
+}
