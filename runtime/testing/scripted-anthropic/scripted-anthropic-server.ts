@@ -2,14 +2,10 @@
 // refusing what the real API refuses, so tests drive @anthropic-ai/sdk over real HTTP.
 import { createHash, randomBytes } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
-import { closeSignal, readJsonBody, sendJson, writeWithBackpressure } from "../scripted-llm/http-exchange.ts"
+import { closeSignal, readJsonBody, sendJson } from "../scripted-llm/http-exchange.ts"
 import type { RecordedRequest } from "../scripted-llm/scripted-llm-server.ts"
-import {
-  type AnthropicMessageReply,
-  type AnthropicReply,
-  anthropicErrorType,
-  parseAnthropicReply,
-} from "./anthropic-reply.ts"
+import { answerEvents, assembled, sendAnthropicError, streamEvents } from "./anthropic-events.ts"
+import { type AnthropicReply, parseAnthropicReply } from "./anthropic-reply.ts"
 import { checkBody, checkHeaders, type Refusal } from "./request-checks.ts"
 
 export type { AnthropicReply } from "./anthropic-reply.ts"
@@ -45,85 +41,6 @@ function lowercasedHeaders(request: IncomingMessage): Record<string, string> {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value
   }
   return headers
-}
-
-function sendAnthropicError(response: ServerResponse, status: number, message: string, headers = {}): void {
-  sendJson(response, status, { type: "error", error: { type: anthropicErrorType(status), message } }, headers)
-}
-
-const pieces = (text: string, size: number): string[] => {
-  const out: string[] = []
-  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size))
-  return out
-}
-
-/** The events of one answer, as the real API sends them (a ping after message_start). */
-function answerEvents(
-  reply: AnthropicMessageReply,
-  meta: { id: string; model: string; thinking: boolean; sign(text: string): string; toolUseId(): string },
-): Json[] {
-  const size = reply.chunkSize ?? 8
-  const usage = reply.usage ?? {}
-  const events: Json[] = [
-    {
-      type: "message_start",
-      message: {
-        id: meta.id,
-        type: "message",
-        role: "assistant",
-        model: meta.model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: {
-          input_tokens: usage.inputTokens ?? 10,
-          cache_creation_input_tokens: usage.cacheCreationInputTokens ?? 0,
-          cache_read_input_tokens: usage.cacheReadInputTokens ?? 0,
-          output_tokens: 1,
-        },
-      },
-    },
-    { type: "ping" },
-  ]
-  let index = 0
-  const block = (start: Json, deltas: Json[]) => {
-    events.push({ type: "content_block_start", index, content_block: start })
-    for (const delta of deltas) events.push({ type: "content_block_delta", index, delta })
-    events.push({ type: "content_block_stop", index })
-    index++
-  }
-  if (meta.thinking && reply.thinking !== undefined) {
-    block({ type: "thinking", thinking: "", signature: "" }, [
-      ...pieces(reply.thinking, size).map((thinking) => ({ type: "thinking_delta", thinking })),
-      { type: "signature_delta", signature: meta.sign(reply.thinking) },
-    ])
-  }
-  if (meta.thinking && reply.redactedThinking !== undefined)
-    block({ type: "redacted_thinking", data: reply.redactedThinking }, [])
-  if (reply.text !== undefined)
-    block(
-      { type: "text", text: "" },
-      pieces(reply.text, size).map((text) => ({ type: "text_delta", text })),
-    )
-  for (const use of reply.toolUses ?? []) {
-    block(
-      { type: "tool_use", id: use.id ?? meta.toolUseId(), name: use.name, input: {} },
-      pieces(JSON.stringify(use.input), size).map((partial_json) => ({
-        type: "input_json_delta",
-        partial_json,
-      })),
-    )
-  }
-  events.push({
-    type: "message_delta",
-    delta: {
-      stop_reason: reply.stopReason ?? (reply.toolUses?.length ? "tool_use" : "end_turn"),
-      stop_sequence: null,
-    },
-    usage: { output_tokens: usage.outputTokens ?? 5 },
-  })
-  events.push({ type: "message_stop" })
-  return events
 }
 
 export async function startScriptedAnthropicServer(
@@ -195,15 +112,7 @@ export async function startScriptedAnthropicServer(
       toolUseId: () => `toolu_${++toolUseCount}`,
     })
     if (body.value.stream !== true) return sendJson(response, 200, assembled(events))
-    response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-    for (const event of events) {
-      if (closed.aborted) return
-      if (
-        !(await writeWithBackpressure(response, `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`))
-      )
-        return
-    }
-    response.end()
+    await streamEvents(response, events, closed)
   }
 
   const server = createServer((request, response) => {
@@ -234,28 +143,4 @@ export async function startScriptedAnthropicServer(
     close,
     [Symbol.asyncDispose]: close,
   }
-}
-
-/** The Message a non-streamed request gets: the stream's events folded together. */
-function assembled(events: readonly Json[]): Json {
-  const start = events[0] as { message: Json & { usage: Json } }
-  const content: Json[] = []
-  const delta = events.find((event) => event.type === "message_delta") as { delta: Json; usage: Json }
-  for (const event of events) {
-    if (event.type === "content_block_start") content.push({ ...(event.content_block as Json) })
-    if (event.type !== "content_block_delta") continue
-    const block = content.at(-1) ?? {}
-    const d = event.delta as Record<string, string>
-    if (d.type === "text_delta") block.text = `${block.text ?? ""}${d.text}`
-    if (d.type === "thinking_delta") block.thinking = `${block.thinking ?? ""}${d.thinking}`
-    if (d.type === "signature_delta") block.signature = d.signature
-    if (d.type === "input_json_delta") block.partial = `${block.partial ?? ""}${d.partial_json}`
-  }
-  for (const block of content) {
-    if (block.type === "tool_use") {
-      block.input = JSON.parse(String(block.partial ?? "{}"))
-      delete block.partial
-    }
-  }
-  return { ...start.message, content, ...delta.delta, usage: { ...start.message.usage, ...delta.usage } }
 }
