@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest"
 import { startScriptedAnthropicServer } from "../../runtime/testing/scripted-anthropic/scripted-anthropic-server.ts"
 import { makeJobWorkspace, runTestJob } from "../testing/job-harness.ts"
+import { startLlmGateway } from "./llm-gateway.ts"
 
 const KEY = "sk-ant-api03-Qw7Zr2Lm9Xv4Tn8Bk"
 /** Prints every ANTHROPIC_API_KEY in the environments of its ancestors (the runtime's among them). */
@@ -59,9 +60,9 @@ describe("the gateway for the anthropic provider", () => {
     expect(llm.requests).toHaveLength(2)
     for (const request of llm.requests) {
       expect(request.path).toBe("/v1/messages")
-      // The real key, from the gateway; the run's token (the SDK's Bearer) went no further than the gateway.
-      expect(request.headers["x-api-key"]).toBe(KEY)
-      expect(request.headers.authorization).toBeUndefined()
+      // The real key, from the gateway, where the run's token was (the SDK's Bearer); no x-api-key of the sandbox's.
+      expect(request.headers.authorization).toBe(`Bearer ${KEY}`)
+      expect(request.headers["x-api-key"]).toBeUndefined()
       expect(request.headers["anthropic-version"]).toBeTruthy()
       expect(JSON.stringify(request.body)).toContain('"cache_control":{"type":"ephemeral"}')
     }
@@ -84,5 +85,48 @@ describe("the gateway for the anthropic provider", () => {
       outputTokens: 30,
       totalTokens: 940 + 930 + 30,
     })
+  })
+
+  it("takes the run's token in x-api-key too, never passes it on, and serves /v1/messages only for anthropic", async () => {
+    await using llm = await startScriptedAnthropicServer({
+      apiKey: KEY,
+      steps: [{ text: "hi", usage: { inputTokens: 5, cacheReadInputTokens: 50, outputTokens: 3 } }],
+    })
+    await using gateway = await startLlmGateway({
+      provider: { providerName: "anthropic", setting: { baseUrl: llm.url } },
+      env: { ANTHROPIC_API_KEY: KEY },
+    })
+    const token = gateway.issueToken("run-1")
+    const ask = (headers: Record<string, string>, url = gateway.url) =>
+      fetch(`${url}/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", ...headers },
+        body: JSON.stringify({
+          model: "claude-sonnet-4-5",
+          max_tokens: 100,
+          stream: true,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      })
+    expect((await ask({ "x-api-key": "pgw-not-a-token" })).status).toBe(401)
+    const answer = await ask({ "x-api-key": token })
+    expect(answer.status).toBe(200)
+    expect(await answer.text()).toContain("event: message_stop")
+    expect(llm.requests).toHaveLength(1)
+    expect(llm.requests[0]?.headers.authorization).toBe(`Bearer ${KEY}`)
+    expect(JSON.stringify(llm.requests[0]?.headers)).not.toContain(token)
+    gateway.revokeToken(token)
+    expect(gateway.runUsage("run-1")).toMatchObject({
+      inputTokens: 55,
+      cachedInputTokens: 50,
+      outputTokens: 3,
+    })
+
+    await using openai = await startLlmGateway({
+      provider: { providerName: "openai", setting: { baseUrl: llm.url } },
+      env: { OPENAI_API_KEY: KEY },
+    })
+    const other = openai.issueToken("run-2")
+    expect((await ask({ authorization: `Bearer ${other}` }, openai.url)).status).toBe(404)
   })
 })

@@ -127,8 +127,10 @@ export function requestTarget(
   }
 }
 
-/** The credential header: Azure's own `api-key` for a direct Azure call, Anthropic's `x-api-key`, else a Bearer. */
+/**
+ * The credential header: Azure's own `api-key` for a direct Azure call, else `Authorization: Bearer` (Anthropic's
+ * too: @anthropic-ai/sdk 1.x sends its API key so, and the gateway sends it as the runtime would without it).
+ */
 export function authHeader(provider: ResolvedProvider): Record<string, string> {
-  if (provider.providerName === "anthropic") return { "x-api-key": provider.apiKey }
   return provider.azure ? { "api-key": provider.apiKey } : { authorization: `Bearer ${provider.apiKey}` }
 }

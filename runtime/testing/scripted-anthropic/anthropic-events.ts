@@ -35,7 +35,15 @@ const pieces = (text: string, size: number): string[] => {
 /** The events of one answer, as the real API sends them (a ping after message_start). */
 export function answerEvents(
   reply: AnthropicMessageReply,
-  meta: { id: string; model: string; thinking: boolean; sign(text: string): string; toolUseId(): string },
+  meta: {
+    id: string
+    model: string
+    thinking: boolean
+    /** a Chat Completions script's face: no thinking block where the script gave no reasoning */
+    onlyScriptedThinking?: boolean
+    sign(text: string): string
+    toolUseId(): string
+  },
 ): Json[] {
   const size = reply.chunkSize ?? 8
   const usage = reply.usage ?? {}
@@ -67,10 +75,13 @@ export function answerEvents(
     events.push({ type: "content_block_stop", index })
     index++
   }
-  if (meta.thinking && reply.thinking !== undefined) {
+  // With thinking on, every answer starts with a thinking block, as the real API's do (empty when none was scripted,
+  // unless `onlyScriptedThinking`).
+  if (meta.thinking && (reply.thinking !== undefined || !meta.onlyScriptedThinking)) {
+    const thinking = reply.thinking ?? ""
     block({ type: "thinking", thinking: "", signature: "" }, [
-      ...pieces(reply.thinking, size).map((thinking) => ({ type: "thinking_delta", thinking })),
-      { type: "signature_delta", signature: meta.sign(reply.thinking) },
+      ...pieces(thinking, size).map((piece) => ({ type: "thinking_delta", thinking: piece })),
+      { type: "signature_delta", signature: meta.sign(thinking) },
     ])
   }
   if (meta.thinking && reply.redactedThinking !== undefined)

@@ -12,7 +12,7 @@ const toolUseSchema = z.strictObject({
 
 const messageReplySchema = z.strictObject({
   type: z.literal("message").optional(),
-  /** a thinking block, signed by the stand-in (sent only when the request turned thinking on) */
+  /** the thinking block's text, signed by the stand-in (with thinking on an answer has one, empty by default) */
   thinking: z.string().optional(),
   /** a redacted_thinking block's data, sent after the thinking (only with thinking on) */
   redactedThinking: z.string().optional(),

@@ -39,7 +39,12 @@ function cacheable(body: Json): Json[] {
 
 export function checkBody(
   body: Json,
-  verify: { signature(thinking: string, signature: string): boolean; redacted(data: string): boolean },
+  verify: {
+    signature(thinking: string, signature: string): boolean
+    redacted(data: string): boolean
+    /** false for a Chat Completions script's face, whose scripted tool calls may come without reasoning */
+    thinkingBeforeToolUse?: boolean
+  },
 ): Refusal | undefined {
   const bad = (message: string): Refusal => ({ status: 400, message })
   if (typeof body.model !== "string") return bad("model: Field required")
@@ -88,7 +93,12 @@ export function checkBody(
   // With thinking on, the assistant turn whose tool uses the last user turn answers must start with its thinking.
   const last = messages.at(-1)
   const answered = messages.at(-2)
-  if (thinking && last?.role === "user" && answered?.role === "assistant") {
+  if (
+    thinking &&
+    verify.thinkingBeforeToolUse !== false &&
+    last?.role === "user" &&
+    answered?.role === "assistant"
+  ) {
     const blocks = blocksOf(answered.content)
     const first = blocks[0]
     if (

@@ -1,4 +1,5 @@
-// The scripted server's Anthropic face: POST /v1/messages, checked as the real Messages API checks it, the request
+// The scripted server's Anthropic face: POST /v1/messages, checked as the real Messages API checks it (but for the
+// thinking a tool-use turn must start with, which a script without reasoning has none of), the request
 // recorded in Chat Completions shape (so scripts and their helpers read one shape), the scripted reply streamed as
 // Anthropic's events. Tests that run the default provider (anthropic) through a script use it.
 import { createHash, randomBytes } from "node:crypto"
@@ -85,6 +86,8 @@ export function createAnthropicFace(options: { apiKey?: string }) {
       return checkBody(body, {
         signature: (thinking, signature) => signature === sign(thinking),
         redacted: () => false,
+        // A script's tool calls without reasoning come back without thinking: refusing them would fail the script.
+        thinkingBeforeToolUse: false,
       })
     },
     refuse(response: ServerResponse, refusal: { status: number; message: string }) {
@@ -132,6 +135,7 @@ export function createAnthropicFace(options: { apiKey?: string }) {
           id: `msg_scripted_${++messageCount}`,
           model: String(body.model),
           thinking: isRecord(body.thinking) && body.thinking.type === "enabled",
+          onlyScriptedThinking: true,
           sign,
           toolUseId: () => `toolu_${++toolUseCount}`,
         },
