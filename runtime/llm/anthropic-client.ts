@@ -109,7 +109,7 @@ export function createAnthropicClient(options: LlmClientOptions): LlmClient {
             ...(prompt.tools.length > 0
               ? { tools: prompt.tools, tool_choice: { type: "auto" as const } }
               : {}),
-            ...(thinking !== undefined
+            ...(thinking !== undefined && !prompt.unsignedToolTurn
               ? { thinking: { type: "enabled" as const, budget_tokens: thinking } }
               : {}),
           }

@@ -20,6 +20,11 @@ export interface AnthropicPrompt {
   system: TextBlockParam[]
   messages: MessageParam[]
   tools: Tool[]
+  /**
+   * The tool uses the last turn answers came without a signed thinking block (another provider's, or a turn made
+   * with thinking off): Anthropic refuses such a request with thinking on, so it goes without.
+   */
+  unsignedToolTurn: boolean
 }
 
 type UserContent = Extract<Message, { type: "userMessage" }>["contents"][number]
@@ -191,5 +196,13 @@ export function toAnthropicPrompt(messages: readonly Message[], tools: readonly 
   const previousEnd = lastAnswer > 0 ? lastAnswer - 1 : -1
   if (breakpoints < MAX_CACHE_BREAKPOINTS && previousEnd >= 0 && previousEnd !== turns.length - 1)
     markTurn(turns[previousEnd])
-  return { system, messages: turns, tools: anthropicTools }
+  const answered = turns.at(-2)
+  const answeredBlocks = typeof answered?.content === "object" ? answered.content : []
+  const first = answeredBlocks[0]
+  const unsignedToolTurn =
+    answered?.role === "assistant" &&
+    answeredBlocks.some((block) => block.type === "tool_use") &&
+    first?.type !== "thinking" &&
+    first?.type !== "redacted_thinking"
+  return { system, messages: turns, tools: anthropicTools, unsignedToolTurn }
 }
