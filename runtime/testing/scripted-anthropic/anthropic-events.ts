@@ -1,10 +1,19 @@
 // The Messages API's answer as the real API streams it: the events of one scripted reply, sent as SSE (or folded
 // into one Message), and its error bodies.
+import { createHash } from "node:crypto"
 import type { ServerResponse } from "node:http"
 import { sendJson, writeWithBackpressure } from "../scripted-llm/http-exchange.ts"
 import { type AnthropicMessageReply, anthropicErrorType } from "./anthropic-reply.ts"
 
 type Json = Record<string, unknown>
+
+/**
+ * A thinking block's signature, as only the stand-ins make it: like the real API's, it verifies on any later request,
+ * to any instance (a job continued against a new server sends its earlier thinking back), and a forged one does not.
+ */
+export function signThinking(thinking: string): string {
+  return createHash("sha256").update("perstack-scripted-anthropic\0").update(thinking).digest("base64")
+}
 
 export function sendAnthropicError(
   response: ServerResponse,

@@ -1,10 +1,15 @@
 // A scripted stand-in for Anthropic's Messages API on loopback (POST /v1/messages, streamed as the real API streams),
 // refusing what the real API refuses, so tests drive @anthropic-ai/sdk over real HTTP.
-import { createHash, randomBytes } from "node:crypto"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { closeSignal, readJsonBody, sendJson } from "../scripted-llm/http-exchange.ts"
 import type { RecordedRequest } from "../scripted-llm/scripted-llm-server.ts"
-import { answerEvents, assembled, sendAnthropicError, streamEvents } from "./anthropic-events.ts"
+import {
+  answerEvents,
+  assembled,
+  sendAnthropicError,
+  signThinking,
+  streamEvents,
+} from "./anthropic-events.ts"
 import { type AnthropicReply, parseAnthropicReply } from "./anthropic-reply.ts"
 import { checkBody, checkHeaders, type Refusal } from "./request-checks.ts"
 
@@ -52,9 +57,8 @@ export async function startScriptedAnthropicServer(
   let added = 0
   let messageCount = 0
   let toolUseCount = 0
-  // Signatures only this server could have made: a thinking block is verified as the real API verifies its own.
-  const secret = randomBytes(16).toString("hex")
-  const sign = (text: string) => createHash("sha256").update(secret).update(text).digest("base64")
+  // Signatures only a stand-in could have made: a thinking block is verified as the real API verifies its own.
+  const sign = signThinking
   const redactedIssued = new Set<string>()
   const push = (...more: AnthropicStep[]) => {
     for (const step of more)

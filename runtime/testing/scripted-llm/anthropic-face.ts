@@ -2,12 +2,12 @@
 // thinking a tool-use turn must start with, which a script without reasoning has none of), the request
 // recorded in Chat Completions shape (so scripts and their helpers read one shape), the scripted reply streamed as
 // Anthropic's events. Tests that run the default provider (anthropic) through a script use it.
-import { createHash, randomBytes } from "node:crypto"
 import type { ServerResponse } from "node:http"
 import {
   answerEvents,
   assembled,
   sendAnthropicError,
+  signThinking,
   streamEvents,
 } from "../scripted-anthropic/anthropic-events.ts"
 import { checkBody, checkHeaders } from "../scripted-anthropic/request-checks.ts"
@@ -73,8 +73,7 @@ const STOP_REASONS: Readonly<Record<string, string>> = {
 }
 
 export function createAnthropicFace(options: { apiKey?: string }) {
-  const secret = randomBytes(16).toString("hex")
-  const sign = (text: string) => createHash("sha256").update(secret).update(text).digest("base64")
+  const sign = signThinking
   let messageCount = 0
   let toolUseCount = 0
   return {
