@@ -82,10 +82,8 @@ function toolResultBlock(
   switch (content.type) {
     case "textPart":
       return { type: "text", text: content.text }
-    case "imageInlinePart": {
-      const block = image(content.mimeType, content.encodedData)
-      return block
-    }
+    case "imageInlinePart":
+      return image(content.mimeType, content.encodedData)
     case "fileInlinePart": {
       const block = file(content.mimeType, content.encodedData)
       return block.type === "document" || block.type === "text" ? block : { type: "text", text: "(a file)" }

@@ -65,7 +65,11 @@ export async function readAnthropicStream(
         else if (block.type === "thinking")
           blocks.set(event.index, {
             kind: "thinking",
-            thinking: { thinking: block.thinking, signature: block.signature },
+            // The signature comes in a signature_delta; a block without one cannot be sent back.
+            thinking: {
+              thinking: block.thinking,
+              ...(block.signature ? { signature: block.signature } : {}),
+            },
           })
         else if (block.type === "redacted_thinking")
           blocks.set(event.index, { kind: "thinking", thinking: { thinking: "", redactedData: block.data } })
