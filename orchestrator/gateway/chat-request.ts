@@ -22,10 +22,13 @@ export interface Refusal {
 const refusal = (status: number, code: ErrorCode, message: string): Refusal => ({ status, code, message })
 
 /**
- * The body to forward, or why the gateway will not: only what it can read can be counted. A streamed request gets
- * `stream_options.include_usage`, so the provider reports what it generated whether the sandbox asked or not.
+ * The body to forward, or why the gateway will not: only what it can read can be counted. A streamed OpenAI request
+ * gets `stream_options.include_usage`, so the provider reports what it generated whether the sandbox asked or not.
  */
-export async function readChatRequest(request: IncomingMessage): Promise<ChatRequest | Refusal> {
+export async function readChatRequest(
+  request: IncomingMessage,
+  how: { wire: "openai" | "anthropic" } = { wire: "openai" },
+): Promise<ChatRequest | Refusal> {
   const encoding = request.headers["content-encoding"]
   if (encoding !== undefined && encoding !== "identity") {
     request.resume()
@@ -56,7 +59,8 @@ export async function readChatRequest(request: IncomingMessage): Promise<ChatReq
     return refusal(400, "gateway.badRequest", "a chat request is a JSON object")
   }
   const chat = parsed as { stream?: unknown; stream_options?: unknown }
-  if (chat.stream !== true) return { body: sent, sentBytes: size }
+  // Anthropic reports usage in every stream (and refuses stream_options): its request goes as it came.
+  if (chat.stream !== true || how.wire === "anthropic") return { body: sent, sentBytes: size }
   const options =
     typeof chat.stream_options === "object" && chat.stream_options !== null ? chat.stream_options : {}
   if ((options as { include_usage?: unknown }).include_usage === true) return { body: sent, sentBytes: size }

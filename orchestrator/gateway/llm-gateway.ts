@@ -1,4 +1,4 @@
-// The orchestrator's OpenAI-compatible LLM gateway: a sandbox holds a per-run token, never the provider's key. The
+// The orchestrator's LLM gateway (OpenAI-compatible, and Anthropic's Messages API for the anthropic provider): a sandbox holds a per-run token, never the provider's key. The
 // gateway swaps the token for the key, forwards to the provider, streams the answer back, counts tokens and
 // refuses a job's requests once its [budget] is spent. A 429 holds every run's next request for the pause it asks.
 import http, { type IncomingMessage, type ServerResponse } from "node:http"
@@ -58,7 +58,12 @@ export interface LlmGatewayOptions {
 const ROUTES: Record<string, { method: string; path: string }> = {
   "/v1/chat/completions": { method: "POST", path: "chat/completions" },
   "/v1/models": { method: "GET", path: "models" },
+  // Anthropic's own Messages API, which the runtime speaks to the anthropic provider.
+  "/v1/messages": { method: "POST", path: "messages" },
 }
+
+/** The routes whose body is a generation request, read whole and metered. */
+const GENERATIONS = new Set(["chat/completions", "messages"])
 
 export async function startLlmGateway(options: LlmGatewayOptions): Promise<LlmGateway> {
   const context: ForwardContext = {
@@ -117,17 +122,21 @@ function handle(
     return
   }
   const route = ROUTES[path]
-  if (!route || route.method !== request.method) {
+  const anthropic = context.upstream.wire === "anthropic"
+  if (!route || route.method !== request.method || (route.path === "messages" && !anthropic)) {
     request.resume()
     sendError(
       response,
       404,
       "gateway.notFound",
-      `the gateway serves POST /v1/chat/completions and GET /v1/models`,
+      `the gateway serves POST /v1/chat/completions${anthropic ? ", POST /v1/messages" : ""} and GET /v1/models`,
     )
     return
   }
-  const token = bearer(request.headers.authorization)
+  // Anthropic's clients send the key (here the run's token) in x-api-key, or as a Bearer token.
+  const apiKeyHeader = request.headers["x-api-key"]
+  const token =
+    bearer(request.headers.authorization) ?? (typeof apiKeyHeader === "string" ? apiKeyHeader : undefined)
   const runId = context.ledger.grant(token)?.runId
   if (token === undefined || runId === undefined) {
     request.resume()
@@ -141,12 +150,12 @@ function handle(
     return
   }
   const forward = { request, response, route, runId, token }
-  if (route.path !== "chat/completions") {
+  if (!GENERATIONS.has(route.path)) {
     context.hold.held(response, () => forwardRequest(context, forward))
     return
   }
   // A chat request is read whole: only a request the gateway can read is one whose tokens it can count.
-  readChatRequest(request).then(
+  readChatRequest(request, { wire: route.path === "messages" ? "anthropic" : "openai" }).then(
     (chat) => {
       if ("status" in chat) sendError(response, chat.status, chat.code, chat.message)
       else context.hold.held(response, () => forwardRequest(context, { ...forward, chat }))

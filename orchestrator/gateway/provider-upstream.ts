@@ -20,6 +20,7 @@ const HOP_BY_HOP = new Set([
   "host",
   "authorization",
   "api-key",
+  "x-api-key",
   "openai-organization",
   "openai-project",
 ])
@@ -37,6 +38,8 @@ export function passedHeaders(
 }
 
 export interface ProviderUpstream {
+  /** what the provider speaks besides OpenAI's wire: Anthropic's Messages API */
+  wire: "openai" | "anthropic"
   /** the provider's own headers and credentials, which every forwarded request carries */
   headers: OutgoingHttpHeaders
   url(path: string, model: string | undefined): string
@@ -63,6 +66,7 @@ export function providerUpstream(
     credentials.push({ name: "provider-key", value: resolved.apiKey })
   const secure = resolved.baseUrl.startsWith("https:")
   return {
+    wire: resolved.providerName === "anthropic" ? "anthropic" : "openai",
     headers,
     url(path, model) {
       const target = requestTarget(resolved, model ?? "")

@@ -1,5 +1,7 @@
-// Reads token usage out of a response as its bytes pass by (SSE `data:` lines of a stream, or a whole JSON body),
-// and how much text it generated, for an estimate where the provider reports no usage.
+// Reads token usage out of a response as its bytes pass by (SSE `data:` lines of a stream, or a whole JSON body; the
+// OpenAI wire's or Anthropic's Messages API's), and how much text it generated, for an estimate where the provider
+// reports no usage.
+import { anthropicUsage } from "../../runtime/host/providers.ts"
 import type { Usage } from "../../runtime/protocol/usage.ts"
 
 /** A partial line longer than this is a content delta, never the usage chunk: it is counted, not kept. */
@@ -59,6 +61,21 @@ function outputBytes(output: WireOutput | undefined): number {
 interface WireAnswer {
   usage?: unknown
   choices?: Array<{ delta?: WireOutput; message?: WireOutput }>
+  /** Anthropic's: an event's type (message_start, content_block_delta, message_delta...), or "message" */
+  type?: unknown
+  message?: { usage?: unknown }
+  delta?: { text?: unknown; thinking?: unknown; partial_json?: unknown }
+  content?: Array<{ text?: unknown; thinking?: unknown; input?: unknown; name?: unknown }>
+}
+
+/** Anthropic's usage fields, cumulative: message_start has them all, message_delta the ones that grew. */
+type AnthropicWireUsage = Record<string, number>
+
+function anthropicFields(usage: unknown): AnthropicWireUsage {
+  const fields: AnthropicWireUsage = {}
+  if (typeof usage !== "object" || usage === null) return fields
+  for (const [key, value] of Object.entries(usage)) if (typeof value === "number") fields[key] = count(value)
+  return fields
 }
 
 function parseObject(text: string): WireAnswer | undefined {
@@ -141,8 +158,35 @@ export class UsageTap {
     this.answer(parseObject(payload))
   }
 
+  private anthropicWire: AnthropicWireUsage = {}
+
+  /** Anthropic's Messages API: usage in message_start and message_delta, text in content_block_delta. */
+  private anthropicAnswer(answer: WireAnswer): void {
+    if (answer.type === "message_start") this.anthropicWire = anthropicFields(answer.message?.usage)
+    else if (answer.type === "message_delta")
+      this.anthropicWire = { ...this.anthropicWire, ...anthropicFields(answer.usage) }
+    else if (answer.type === "message") this.anthropicWire = anthropicFields(answer.usage)
+    if (answer.type === "message_start" || answer.type === "message_delta" || answer.type === "message")
+      this.usage = anthropicUsage(this.anthropicWire)
+    if (answer.type === "content_block_delta")
+      this.generatedBytes +=
+        textBytes(answer.delta?.text) +
+        textBytes(answer.delta?.thinking) +
+        textBytes(answer.delta?.partial_json)
+    if (answer.type === "message" && Array.isArray(answer.content)) {
+      for (const block of answer.content) {
+        this.generatedBytes += textBytes(block?.text) + textBytes(block?.thinking) + textBytes(block?.name)
+        if (block?.input !== undefined) this.generatedBytes += textBytes(JSON.stringify(block.input))
+      }
+    }
+  }
+
   private answer(answer: WireAnswer | undefined): void {
     if (!answer) return
+    if (typeof answer.type === "string" && !Array.isArray(answer.choices)) {
+      this.anthropicAnswer(answer)
+      return
+    }
     if (typeof answer.usage === "object" && answer.usage !== null) this.usage = toUsage(answer.usage)
     if (!Array.isArray(answer.choices)) return
     for (const choice of answer.choices) this.generatedBytes += outputBytes(choice?.delta ?? choice?.message)

@@ -22,7 +22,10 @@ async function azureRequest(setting: (origin: string) => AzureSetting, env: Reco
     timeoutMs: 5_000,
     maxRetries: 0,
   })
-  const generation = await client.generate({ messages: [{ role: "user", content: "hi" }], tools: [] })
+  const generation = await client.generate({
+    messages: [{ type: "userMessage", id: "m1", contents: [{ type: "textPart", id: "p1", text: "hi" }] }],
+    tools: [],
+  })
   expect(generation.text).toBe("hello")
   const [request] = llm.requests
   if (!request) throw new Error("no request reached the server")

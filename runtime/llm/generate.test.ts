@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import type { ProviderConfig, ReasoningBudget } from "../protocol/config/provider.ts"
+import type { Message } from "../protocol/message.ts"
 import { startScriptedLlmServer } from "../testing/scripted-llm/scripted-llm-server.ts"
 import { createLlmClient } from "./generate.ts"
 import { resolveProvider } from "./resolve-provider.ts"
@@ -19,7 +20,9 @@ function client(url: string, providerName: ProviderConfig["providerName"], reaso
     random: () => 0,
   })
 }
-const ask = [{ role: "user" as const, content: "hi" }]
+const ask: Message[] = [
+  { type: "userMessage", id: "m1", contents: [{ type: "textPart", id: "p1", text: "hi" }] },
+]
 
 describe("generate", () => {
   it("counts input, cached, output and reasoning tokens from the provider's usage", async () => {
@@ -46,7 +49,6 @@ describe("generate", () => {
   it.each([
     ["openai", "medium", { reasoning_effort: "medium" }],
     ["openai", 9000, { reasoning_effort: "high" }],
-    ["anthropic", "low", { thinking: { type: "enabled", budget_tokens: 2048 } }],
     ["openrouter", "high", { reasoning: { max_tokens: 10000 } }],
   ] as const)("maps the reasoning budget for %s (%s)", async (providerName, budget, expected) => {
     await using llm = await startScriptedLlmServer({ steps: [{ text: "ok" }] })

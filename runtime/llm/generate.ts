@@ -1,12 +1,12 @@
-// One streamed generation against an OpenAI-compatible server, with timeout and retries.
+// One streamed generation against an OpenAI-compatible server (or Anthropic's own API), with timeout and retries.
 import OpenAI from "openai"
-import type {
-  ChatCompletionCreateParamsStreaming,
-  ChatCompletionMessageParam,
-} from "openai/resources/chat/completions"
+import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions"
 import type { ReasoningBudget } from "../protocol/config/provider.ts"
+import type { Message } from "../protocol/message.ts"
 import { emptyUsage, type Usage } from "../protocol/usage.ts"
+import { createAnthropicClient } from "./anthropic-client.ts"
 import { backoffDelay, sleep } from "./backoff.ts"
+import { toChatMessages } from "./chat-messages.ts"
 import { nodeFetch } from "./node-fetch.ts"
 import { ProviderError, toProviderError } from "./provider-error.ts"
 import { reasoningParams } from "./reasoning.ts"
@@ -25,9 +25,19 @@ export interface GeneratedToolCall {
   arguments: string
 }
 
+/** One thinking block as the provider sent it, to be sent back verbatim (Anthropic's are signed). */
+export interface GeneratedThinking {
+  thinking: string
+  signature?: string
+  /** a redacted_thinking block's opaque data */
+  redactedData?: string
+}
+
 export interface Generation {
   text: string
   reasoning: string
+  /** the thinking blocks, when the provider signs them (Anthropic); else the reasoning is text only */
+  thinking?: GeneratedThinking[]
   toolCalls: GeneratedToolCall[]
   finishReason: string
   usage: Usage
@@ -42,14 +52,14 @@ export interface GenerationObserver {
 
 export interface LlmClient {
   generate(options: {
-    messages: ChatCompletionMessageParam[]
+    messages: readonly Message[]
     tools: readonly LlmTool[]
     signal?: AbortSignal
     observer?: GenerationObserver
   }): Promise<Generation>
 }
 
-export function createLlmClient(options: {
+export interface LlmClientOptions {
   provider: ResolvedProvider
   model: string
   reasoningBudget: ReasoningBudget
@@ -59,7 +69,11 @@ export function createLlmClient(options: {
   random?: () => number
   /** the transport (default: nodeFetch); a warm sandbox's rehearsal plays its model's replies through its own */
   fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
-}): LlmClient {
+}
+
+export function createLlmClient(options: LlmClientOptions): LlmClient {
+  // Anthropic's OpenAI-compatible endpoint drops cache_control and signed thinking: its own API keeps both.
+  if (options.provider.providerName === "anthropic") return createAnthropicClient(options)
   const { provider } = options
   const target = requestTarget(provider, options.model)
   const client = new OpenAI({
@@ -85,13 +99,14 @@ export function createLlmClient(options: {
 
   return {
     async generate({ messages, tools, signal, observer }) {
+      const chatMessages = toChatMessages(messages)
       for (let attempt = 1; ; attempt++) {
         const timeout = AbortSignal.timeout(options.timeoutMs)
         const attemptSignal = signal ? AbortSignal.any([signal, timeout]) : timeout
         try {
           const params: ChatCompletionCreateParamsStreaming = {
             model: options.model,
-            messages,
+            messages: chatMessages,
             stream: true,
             stream_options: { include_usage: true },
             ...(tools.length > 0

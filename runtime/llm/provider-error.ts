@@ -23,7 +23,7 @@ export class ProviderError extends PerstackError {
   }
 }
 
-function retryAfterMs(headers: Headers | undefined): number | undefined {
+export function retryAfterMs(headers: Headers | undefined): number | undefined {
   const ms = Number(headers?.get("retry-after-ms"))
   if (Number.isFinite(ms) && ms >= 0 && headers?.get("retry-after-ms")) return ms
   const value = headers?.get("retry-after")
@@ -34,7 +34,7 @@ function retryAfterMs(headers: Headers | undefined): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-function codeForStatus(status: number): ErrorCode {
+export function codeForStatus(status: number): ErrorCode {
   if (status === 429) return "provider.rateLimited"
   if (status === 408) return "provider.timeout"
   if (status === 409 || status >= 500) return "provider.serverError"

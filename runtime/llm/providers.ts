@@ -1,4 +1,5 @@
-// Provider presets: where each provider's OpenAI-compatible endpoint is and which variable holds its key.
+// Provider presets: where each provider's endpoint is (OpenAI-compatible, but Anthropic's own API, whose SDK takes
+// the root without /v1) and which variable holds its key.
 import type { ProviderName } from "../protocol/config/provider.ts"
 
 export type ReasoningStyle =
@@ -37,7 +38,7 @@ const preset = (
 
 export const PROVIDER_PRESETS: Readonly<Record<ProviderName, ProviderPreset | undefined>> = {
   openai: preset(["OPENAI_API_KEY"], "OPENAI_BASE_URL", "https://api.openai.com/v1", "effort"),
-  anthropic: preset(["ANTHROPIC_API_KEY"], "ANTHROPIC_BASE_URL", "https://api.anthropic.com/v1/", "thinking"),
+  anthropic: preset(["ANTHROPIC_API_KEY"], "ANTHROPIC_BASE_URL", "https://api.anthropic.com", "thinking"),
   google: preset(
     ["GOOGLE_GENERATIVE_AI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"],
     "GOOGLE_GENERATIVE_AI_BASE_URL",

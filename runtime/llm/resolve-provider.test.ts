@@ -8,7 +8,7 @@ const resolve = (provider: ProviderConfig, env: Record<string, string> = {}) =>
 describe("provider presets", () => {
   it.each([
     ["openai", "OPENAI_API_KEY", "https://api.openai.com/v1"],
-    ["anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com/v1/"],
+    ["anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com"],
     ["google", "GOOGLE_GENERATIVE_AI_API_KEY", "https://generativelanguage.googleapis.com/v1beta/openai/"],
     ["deepseek", "DEEPSEEK_API_KEY", "https://api.deepseek.com/v1"],
     ["fireworks", "FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1"],

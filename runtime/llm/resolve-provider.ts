@@ -107,12 +107,17 @@ export function resolveProvider(options: {
   }
 }
 
+/** Anthropic's SDK wants the API's root: a base URL given with /v1 (the gateway's, or a v1 prefix) loses it. */
+export const anthropicRoot = (baseUrl: string) => baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "")
+
 /** Where one model's requests go: the base URL (an Azure deployment's names the model) and the query they carry. */
 export function requestTarget(
   provider: ResolvedProvider,
   model: string,
 ): { baseUrl: string; query: Record<string, string> } {
   const { azure } = provider
+  if (provider.providerName === "anthropic")
+    return { baseUrl: `${anthropicRoot(provider.baseUrl)}/v1`, query: {} }
   if (!azure) return { baseUrl: provider.baseUrl, query: {} }
   return {
     baseUrl: azure.deploymentBasedUrls
@@ -122,7 +127,10 @@ export function requestTarget(
   }
 }
 
-/** The credential header: Azure's own `api-key` for a direct Azure call, else `Authorization: Bearer`. */
+/**
+ * The credential header: Azure's own `api-key` for a direct Azure call, else `Authorization: Bearer` (Anthropic's
+ * too: @anthropic-ai/sdk 1.x sends its API key so, and the gateway sends it as the runtime would without it).
+ */
 export function authHeader(provider: ResolvedProvider): Record<string, string> {
   return provider.azure ? { "api-key": provider.apiKey } : { authorization: `Bearer ${provider.apiKey}` }
 }

@@ -1,6 +1,5 @@
 // One generation with its streaming events and usage, and the two ways a generation can go wrong.
 import { PerstackError } from "../errors/perstack-error.ts"
-import { toChatMessages } from "../llm/chat-messages.ts"
 import type { Generation, LlmTool } from "../llm/generate.ts"
 import { ProviderError } from "../llm/provider-error.ts"
 import type { WrittenRunError } from "../protocol/checkpoint.ts"
@@ -20,7 +19,7 @@ export async function generate(
   let generation: Generation
   try {
     generation = await ctx.llm.generate({
-      messages: toChatMessages(ctx.checkpoint.messages),
+      messages: ctx.checkpoint.messages,
       tools: options.tools,
       signal: ctx.signal,
       observer: stream.observer,

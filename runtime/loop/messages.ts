@@ -1,5 +1,6 @@
 // Builders for messages and parts, each with a fresh id.
 import type { IdGenerator } from "../ids.ts"
+import type { GeneratedThinking } from "../llm/generate.ts"
 import type {
   ExpertMessage,
   InstructionMessage,
@@ -22,15 +23,19 @@ export function createMessageBuilder(ids: IdGenerator) {
     expert(options: {
       text: string
       reasoning: string
+      /** the provider's thinking blocks (signed), kept as they came instead of `reasoning` */
+      thinking?: readonly GeneratedThinking[] | undefined
       toolCalls: ReadonlyArray<{ id: string; llmName: string; args: Record<string, unknown> }>
     }): ExpertMessage {
       return {
         type: "expertMessage",
         id: ids(),
         contents: [
-          ...(options.reasoning
-            ? [{ type: "thinkingPart" as const, id: ids(), thinking: options.reasoning }]
-            : []),
+          ...(options.thinking
+            ? options.thinking.map((block) => ({ type: "thinkingPart" as const, id: ids(), ...block }))
+            : options.reasoning
+              ? [{ type: "thinkingPart" as const, id: ids(), thinking: options.reasoning }]
+              : []),
           ...(options.text ? [text(options.text)] : []),
           ...options.toolCalls.map((call) => ({
             type: "toolCallPart" as const,

@@ -54,7 +54,10 @@ export const thinkingPartSchema = z.strictObject({
   type: z.literal("thinkingPart"),
   id,
   thinking: z.string(),
+  /** Anthropic's signature over the thinking, sent back with it verbatim on the next turn */
   signature: z.string().optional(),
+  /** Anthropic's redacted_thinking block: opaque, encrypted, sent back verbatim (`thinking` is then empty) */
+  redactedData: z.string().optional(),
 })
 export const toolResultContentSchema = z.discriminatedUnion("type", [
   textPartSchema,

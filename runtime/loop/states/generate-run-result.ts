@@ -13,7 +13,12 @@ export async function generateRunResult(ctx: LoopContext) {
   if ("stopped" in result) return result.stopped
   const { generation } = result
   if (generation.text.trim() === "") return retryStep(ctx, generation)
-  const message = ctx.build.expert({ text: generation.text, reasoning: generation.reasoning, toolCalls: [] })
+  const message = ctx.build.expert({
+    text: generation.text,
+    reasoning: generation.reasoning,
+    thinking: generation.thinking,
+    toolCalls: [],
+  })
   ctx.checkpoint.messages.push(message)
   ctx.step.newMessages.push(message)
   return ctx.events.run("completeRun", {

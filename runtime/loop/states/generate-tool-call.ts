@@ -23,6 +23,7 @@ export async function generateToolCall(ctx: LoopContext) {
     const message = ctx.build.expert({
       text: generation.text,
       reasoning: generation.reasoning,
+      thinking: generation.thinking,
       toolCalls: calls.map(({ call, llmName }) => ({ id: call.id, llmName, args: call.args })),
     })
     const order = { tool: 0, delegate: 1, interactive: 2 } as const
@@ -42,6 +43,7 @@ export async function generateToolCall(ctx: LoopContext) {
     const message = ctx.build.expert({
       text: generation.text,
       reasoning: generation.reasoning,
+      thinking: generation.thinking,
       toolCalls: [],
     })
     ctx.checkpoint.messages.push(message)

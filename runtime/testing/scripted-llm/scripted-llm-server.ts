@@ -1,6 +1,8 @@
-// A scripted OpenAI-compatible Chat Completions server on loopback, so tests drive the real `openai` client over real HTTP.
+// A scripted OpenAI-compatible Chat Completions server on loopback, so tests drive the real `openai` client over real HTTP
+// (and, through its Anthropic face, POST /v1/messages, the anthropic provider's @anthropic-ai/sdk).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { answerChatCompletion, chatRequestShape } from "./answer-chat-completion.ts"
+import { asChatRequest, createAnthropicFace } from "./anthropic-face.ts"
 import { BodyTooLargeError, closeSignal, readJsonBody, sendError, sendJson } from "./http-exchange.ts"
 import { scriptExhaustedMessage } from "./script-exhausted-message.ts"
 import { parseScriptedReply, type ScriptedReply } from "./scripted-reply.ts"
@@ -19,6 +21,8 @@ export interface RecordedRequest {
   headers: Record<string, string>
   /** the parsed JSON body; the raw text when it was not JSON; undefined when empty */
   body: unknown
+  /** a Messages API request (POST /v1/messages) as it came; `body` has it in Chat Completions shape */
+  anthropicBody?: unknown
   receivedAt: number
 }
 
@@ -79,6 +83,7 @@ export async function startScriptedLlmServer(
   const now = options.now ?? Date.now
   const modelId = options.modelId ?? "scripted-model"
   const requests: RecordedRequest[] = []
+  const anthropic = createAnthropicFace(options.apiKey !== undefined ? { apiKey: options.apiKey } : {})
   const steps: ScriptedStep[] = []
   let stepsAdded = 0
   let stepsConsumed = 0
@@ -119,6 +124,21 @@ export async function startScriptedLlmServer(
     }
     requests.push(recorded)
 
+    if (method === "POST" && new URL(path, "http://scripted.invalid").pathname === "/v1/messages") {
+      const sent = body.ok ? body.value : undefined
+      const refusal = anthropic.refusal(recorded.headers, sent)
+      if (refusal || !isRecord(sent))
+        return anthropic.refuse(response, refusal ?? { status: 400, message: "" })
+      recorded.anthropicBody = sent
+      recorded.body = asChatRequest(sent)
+      const step = steps.shift()
+      if (step === undefined) {
+        const message = scriptExhaustedMessage({ consumed: stepsConsumed, body: recorded.body })
+        return anthropic.refuse(response, { status: 500, message })
+      }
+      stepsConsumed++
+      return anthropic.answer(await runStep(step, recorded), sent, response, closed)
+    }
     if (options.apiKey !== undefined && request.headers.authorization !== `Bearer ${options.apiKey}`) {
       return sendError(response, { status: 401, message: "Scripted LLM: incorrect API key provided" })
     }
