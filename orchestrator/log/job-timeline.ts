@@ -1,0 +1,114 @@
+// What the HTML page of a job shows, read from the store: the job, its delegation tree (job-tree/), one timeline row
+// per run segment in tree order (with the waits for delegates, which span segments), and every event's detail.
+// Each run's log is streamed once; what is kept is the rows and each event's JSON, capped.
+
+import { buildRunTree, type RunTreeNode } from "../job-tree/run-tree.ts"
+import type { JobStore } from "../store/job-store.ts"
+import { clockTime } from "../text/text-preview.ts"
+import { forEachLine, JobEventSource } from "./job-event-source.ts"
+import type { LoadedJob } from "./job-records.ts"
+import { resumeStartUsage } from "./load-run-tree.ts"
+import { isCorrupt } from "./log-line.ts"
+import { RunStatsCollector } from "./run-stats.ts"
+import { type TimelineItem, TimelineRow } from "./timeline-row.ts"
+
+/** An event's detail on the page is cut here: a step's tool results can be megabytes. */
+export const DETAIL_CHARS = 20_000
+
+export interface EventDetail {
+  title: string
+  json: string
+}
+
+export interface TimelineRun {
+  node: RunTreeNode
+  /** in the delegation tree: 0 for the coordinator's segments */
+  depth: number
+  items: TimelineItem[]
+  deltas: number
+}
+
+export interface JobTimeline {
+  loaded: LoadedJob
+  tree: RunTreeNode[]
+  runs: TimelineRun[]
+  events: EventDetail[]
+  /** the span the timeline covers */
+  start: number
+  end: number
+}
+
+export async function loadJobTimeline(
+  store: JobStore,
+  loaded: LoadedJob,
+  signal?: AbortSignal,
+): Promise<JobTimeline> {
+  const jobId = loaded.job.id
+  const stats = new RunStatsCollector()
+  const events: EventDetail[] = []
+  const rows = new Map<string, TimelineRow>()
+  for (const run of loaded.runs) {
+    const row = new TimelineRow()
+    rows.set(run.id, row)
+    const source = new JobEventSource({
+      store,
+      jobId,
+      runs: [{ runId: run.id, startedAt: run.startedAt }],
+      ...(signal ? { signal } : {}),
+    })
+    await forEachLine(source, (line) => {
+      stats.add(line)
+      const entry = line.event()
+      const index = events.length
+      if (!row.add(entry, line.timestamp, index)) return
+      const json = isCorrupt(entry)
+        ? `${entry.problem}\n\n${entry.sample}`
+        : JSON.stringify(line.stored(entry), null, 2)
+      events.push({
+        title: `${clockTime(line.timestamp)} · ${run.expertKey} · ${isCorrupt(entry) ? "(unreadable line)" : entry.type}`,
+        json: capped(json),
+      })
+    })
+    row.end(run.finishedAt ?? run.startedAt)
+  }
+  const tree = buildRunTree(loaded.runs, stats.stats, await resumeStartUsage(store, jobId, loaded.runs))
+  const times = [loaded.job.startedAt, ...loaded.runs.flatMap((run) => [run.startedAt, run.finishedAt ?? 0])]
+  for (const row of rows.values()) for (const item of row.items) times.push(item.start, item.end ?? 0)
+  const start = Math.min(...times.filter((time) => time > 0))
+  const end = Math.max(...times, loaded.job.finishedAt ?? 0)
+  addWaits(loaded, rows, end)
+  const runs: TimelineRun[] = []
+  const visit = (nodes: readonly RunTreeNode[], depth: number) => {
+    for (const node of nodes) {
+      const row = rows.get(node.runId)
+      runs.push({ node, depth, items: row?.items ?? [], deltas: row?.deltas ?? 0 })
+      visit(node.children, depth + 1)
+    }
+  }
+  visit(tree, 0)
+  return { loaded, tree, runs, events, start, end }
+}
+
+/** A segment that stopped for its delegates waits until the segment resuming it starts (or to the job's end). */
+function addWaits(loaded: LoadedJob, rows: ReadonlyMap<string, TimelineRow>, end: number): void {
+  for (const run of loaded.runs) {
+    const row = rows.get(run.id)
+    if (!row?.waitFrom) continue
+    const next = loaded.runs.find(
+      (other) => run.lastCheckpointId && other.resumedFrom === run.lastCheckpointId,
+    )
+    const until = next?.startedAt ?? end
+    row.items.push({
+      kind: "wait",
+      label: `waits for ${row.waitFrom.delegates.join(", ")}${next ? "" : " (not resumed)"}`,
+      start: row.waitFrom.at,
+      end: Math.max(row.waitFrom.at, until),
+      event: row.waitFrom.event,
+    })
+  }
+}
+
+function capped(text: string): string {
+  if (text.length <= DETAIL_CHARS) return text
+  return `${text.slice(0, DETAIL_CHARS)}\n… ${text.length - DETAIL_CHARS} more characters (perstack log --json has them all)`
+}
