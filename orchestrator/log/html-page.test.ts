@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process"
+import { constants } from "node:fs"
 import { access, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import path from "node:path"
@@ -218,10 +219,16 @@ if (!chromium && browserRequired)
 if (!chromium)
   process.stderr.write("html-page.test.ts: chromium is not installed: the browser tests are skipped\n")
 
+/** Debian's chromium on the PATH (PERSTACK_CHROMIUM names another). */
 async function findChromium(): Promise<string | undefined> {
-  for (const candidate of ["/usr/bin/chromium", "/usr/bin/chromium-browser"]) {
+  const named = process.env.PERSTACK_CHROMIUM
+  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)
+  const candidates = named
+    ? [named]
+    : dirs.flatMap((dir) => ["chromium", "chromium-browser"].map((name) => path.join(dir, name)))
+  for (const candidate of candidates) {
     if (
-      await access(candidate).then(
+      await access(candidate, constants.X_OK).then(
         () => true,
         () => false,
       )
