@@ -255,6 +255,45 @@ async function browse(url: string, ...flags: string[]): Promise<string> {
   return stdout
 }
 
+/** A page beside job.html that clicks each selector's element in it (in a frame) and reports what the page showed. */
+const CLICKER = `<!doctype html><html><body><iframe id="frame" src="job.html" width="1280" height="900"></iframe><pre id="out"></pre>
+<script>
+const selectors = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+document.getElementById("frame").addEventListener("load", () => {
+  const doc = document.getElementById("frame").contentDocument;
+  const seen = selectors.map((selector) => {
+    const item = doc.querySelector(selector);
+    if (!item) return { missing: selector };
+    item.click();
+    return {
+      title: doc.getElementById("detail-title").textContent,
+      body: doc.getElementById("detail-body").textContent,
+      hash: doc.location.hash,
+      injected: doc.getElementById("injected") !== null,
+      pwned: doc.body.dataset.pwned !== undefined,
+      docTitle: doc.title,
+    };
+  });
+  document.getElementById("out").textContent = JSON.stringify(seen);
+});
+</script></body></html>`
+
+async function click(selectors: string[]): Promise<Array<Record<string, unknown>>> {
+  const clicker = path.join(path.dirname(pageFile), "click.html")
+  await writeFile(clicker, CLICKER)
+  const dom = await browse(
+    `file://${clicker}#${encodeURIComponent(JSON.stringify(selectors))}`,
+    "--allow-file-access-from-files",
+    "--dump-dom",
+  )
+  const out = /<pre id="out">([^<]*)<\/pre>/.exec(dom)?.[1] ?? ""
+  const text = out.replace(
+    /&(lt|gt|quot|#39|amp);/g,
+    (_, name: string) => ({ lt: "<", gt: ">", quot: '"', "#39": "'", amp: "&" })[name] as string,
+  )
+  return JSON.parse(text) as Array<Record<string, unknown>>
+}
+
 describe.skipIf(!chromium)("the page in headless Chromium", () => {
   it("shows every run on the timeline, the tree lead → both delegates, the totals; nothing injected runs", async () => {
     const dom = await browse(`file://${pageFile}`, "--dump-dom")
@@ -273,6 +312,24 @@ describe.skipIf(!chromium)("the page in headless Chromium", () => {
       ),
     )
     expect(dom).toContain("<dt>Total tokens</dt><dd>3,675</dd>")
+  })
+
+  it("shows the event of the item clicked, as text", async () => {
+    const programmer = segmentsOf("programmer")[0] as Run
+    const designer = segmentsOf("designer")[0] as Run
+    const clicked = await click([
+      `[data-run="${programmer.id}"] .item.retry`,
+      `[data-run="${designer.id}"] .item.done`,
+    ])
+    expect(clicked[0]).toMatchObject({
+      title: expect.stringMatching(/ · programmer · retry$/),
+      hash: expect.stringMatching(/^#event-\d+$/),
+    })
+    expect(clicked[0]?.body).toContain('"reason": "provider.rateLimited')
+    expect(clicked[1]?.title).toMatch(/ · designer · completeRun$/)
+    expect(clicked[1]?.body).toContain(`"text": ${JSON.stringify(`level done ${HOSTILE}`)}`)
+    for (const each of clicked)
+      expect(each).toMatchObject({ injected: false, pwned: false, docTitle: `perstack job ${jobId}` })
   })
 
   it("shows an event's detail as text, the hostile one included, and saves a screenshot", async () => {
