@@ -31,7 +31,7 @@ const usage = (promptTokens: number, completionTokens: number) => ({
 let ws: TestWorkspace
 let jobId = ""
 let runs: Run[] = []
-let events: PerstackEvent[] = []
+const events: PerstackEvent[] = []
 let page = ""
 let pageFile = ""
 
@@ -49,9 +49,20 @@ beforeAll(async () => {
       { text: "The game is ready", ...usage(2000, 100) },
     ],
     designer: [{ text: `level done ${HOSTILE}`, ...usage(300, 20) }],
-    // a rate limit first: the run retries
+    // a rate limit first (the run retries the generation), then its sandbox dies (the run is retried in a new one)
     programmer: [
       { type: "error", status: 429, message: "slow down", headers: { "retry-after": "0" } },
+      async () => {
+        await until(() =>
+          events.some((event) => event.type === "sandboxStarted" && event.expertKey === "programmer"),
+        )
+        const started = events.find(
+          (event) => event.type === "sandboxStarted" && event.expertKey === "programmer",
+        )
+        if (started?.type === "sandboxStarted")
+          process.kill(Number(started.sandboxId.replace("pid:", "")), "SIGKILL")
+        return { type: "stall" as const }
+      },
       { text: "code done", ...usage(50, 5) },
     ],
   })
@@ -59,10 +70,10 @@ beforeAll(async () => {
     toml: configText(llm.url, TEAM),
     expertKey: "lead",
     query: "Make a game",
+    onEvent: (event) => events.push(event),
   })
   expect(result.status).toBe("completed")
   jobId = result.job.id
-  events = result.events
   runs = await ws.store.listRuns(jobId)
   pageFile = path.join(ws.dir, "job.html")
   const written = await log({ job: jobId, html: "job.html" })
@@ -77,6 +88,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await ws?.[Symbol.asyncDispose]()
 })
+
+async function until(check: () => boolean): Promise<void> {
+  for (let waited = 0; waited < 20_000 && !check(); waited += 20)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+}
 
 async function log(options: LogOptions) {
   let stdout = ""
@@ -103,7 +119,7 @@ const rowOf = (html: string, runId: string) => {
 
 describe("perstack log --html", () => {
   it("writes one page: a row per run segment with its sandbox, generations, tool calls, waits and retries", () => {
-    expect(runs).toHaveLength(4)
+    expect(runs).toHaveLength(5)
     expect(segmentsOf("lead")).toHaveLength(2)
     for (const run of runs) {
       const row = rowOf(page, run.id)
@@ -118,6 +134,12 @@ describe("perstack log --html", () => {
     expect(rowOf(page, (segmentsOf("programmer")[0] as Run).id)).toMatch(
       /class="item mark retry"[^>]*title="retry: provider\.rateLimited/,
     )
+    // the sandbox that died, and the attempt that took over in a new one
+    const [crashed, retried] = segmentsOf("programmer") as [Run, Run]
+    expect(crashed.status).toBe("stoppedByError")
+    expect(rowOf(page, crashed.id)).toMatch(/class="item mark crash"[^>]*title="sandbox crashed"/)
+    expect(rowOf(page, retried.id)).toContain("programmer (retry 2)")
+    expect(rowOf(page, retried.id)).toMatch(/class="item mark resume"[^>]*title="retry 2: its sandbox died"/)
     // every event but the streaming deltas is on the timeline, once, with its detail
     const shown = events.filter(
       (event) => event.type !== "streamReasoning" && event.type !== "streamRunResult",
@@ -147,7 +169,7 @@ describe("perstack log --html", () => {
     expect(rowOf(page, designer.id)).toContain('<div class="usage">300 (0) / 20</div>')
     expect(page).toContain('<div data-total="Input tokens"><dt>Input tokens</dt><dd>3,350</dd></div>')
     expect(page).toContain('<div data-total="Output tokens"><dt>Output tokens</dt><dd>325</dd></div>')
-    expect(page).toContain('<div data-total="Runs"><dt>Runs</dt><dd>4</dd></div>')
+    expect(page).toContain('<div data-total="Runs"><dt>Runs</dt><dd>5</dd></div>')
   })
 
   it("references nothing outside the file, and escapes what the store holds", () => {
@@ -185,6 +207,20 @@ describe("perstack log --html", () => {
       expect(refused.stdout).toBe("")
     }
     expect(await readdir(ws.dir)).toEqual(before)
+  })
+
+  it("keeps a generation open across a transport retry, up to the sandbox's death", () => {
+    const [crashed] = segmentsOf("programmer") as [Run]
+    const row = new TimelineRow()
+    for (const [index, event] of events.filter((each) => each.runId === crashed.id).entries())
+      row.add(event, event.timestamp, index)
+    row.end(crashed.finishedAt ?? 0)
+    const retry = row.items.find((item) => item.kind === "retry") as { start: number }
+    const crash = row.items.find((item) => item.kind === "crash") as { start: number }
+    const generations = row.items.filter((item) => item.kind === "generation")
+    expect(generations).toHaveLength(1)
+    expect(generations[0]?.start).toBeLessThan(retry.start)
+    expect(generations[0]?.end).toBe(crash.start)
   })
 
   it("marks a crashed sandbox, a retried attempt and a resume on a row", () => {

@@ -31,8 +31,14 @@ export interface TimelineItem {
   event: number
 }
 
-/** What closes an open generation: the model answered (or the step went another way). */
-const OPENS_NOTHING: ReadonlySet<string> = new Set(["startStreamingReasoning", "startStreamingRunResult"])
+/** Events within a generation: the stream, and a transport retry (the model is asked again in the same step). */
+const WITHIN_GENERATION: ReadonlySet<string> = new Set([
+  "startStreamingReasoning",
+  "completeStreamingReasoning",
+  "startStreamingRunResult",
+  "completeStreamingRunResult",
+  "retry",
+])
 const CLOSES_TOOLS: ReadonlySet<string> = new Set([
   "resolveToolResults",
   "attemptCompletion",
@@ -64,7 +70,7 @@ export class TimelineRow {
       this.deltas++
       return false
     }
-    if (this.#generation && !OPENS_NOTHING.has(entry.type))
+    if (this.#generation && !WITHIN_GENERATION.has(entry.type))
       this.#generation = close(this.#generation, timestamp)
     if (this.#tools && (CLOSES_TOOLS.has(entry.type) || isTerminalEvent(entry)))
       this.#tools = close(this.#tools, timestamp)
@@ -98,6 +104,15 @@ export class TimelineRow {
       }
       case "startGeneration":
         this.#generation = this.#bar("generation", `generation · step ${entry.stepNumber}`, at, event)
+        return
+      case "attemptCompletion":
+        // the model is asked for its final answer next, with no startGeneration of its own
+        this.#generation = this.#bar(
+          "generation",
+          `generation · final answer · step ${entry.stepNumber}`,
+          at,
+          event,
+        )
         return
       case "callTools":
         this.#tools = this.#bar("tools", `tools: ${entry.toolCalls.map(toolCallText).join(", ")}`, at, event)
