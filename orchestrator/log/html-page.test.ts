@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import { type LogOptions, logCommand } from "../cli/log-command.ts"
+import { perstackCli } from "../testing/cli-harness.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob, type TestWorkspace } from "../testing/job-harness.ts"
 import { TimelineRow } from "./timeline-row.ts"
@@ -188,6 +189,13 @@ describe("perstack log --html", () => {
     const out = await log({ job: jobId, html: "-" })
     expect([out.code, out.stderr]).toEqual([0, ""])
     expect(out.stdout.startsWith("<!doctype html>")).toBe(true)
+    // through the command line, as a user types it
+    const cli = await perstackCli(ws.dir, ["log", "--job", jobId, "--html", "cli.html"])
+    expect([cli.code, cli.stdout]).toEqual([0, ""])
+    expect(await readFile(path.join(ws.dir, "cli.html"), "utf8")).toContain(
+      `<title>perstack job ${jobId}</title>`,
+    )
+    await rm(path.join(ws.dir, "cli.html"))
     const before = await readdir(ws.dir)
     const cases: Array<[LogOptions, string]> = [
       [{ job: "nope", html: "nope.html" }, 'perstack log: no job "nope" in '],
