@@ -164,7 +164,7 @@ async function writeHtml(
   io: LogIo,
   out: OutputBuffer,
 ): Promise<void> {
-  const page = renderJobPage(await loadJobTimeline(store, loaded, io.signal))
+  const page = renderJobPage(await loadJobTimeline(store, loaded, io.signal ? { signal: io.signal } : {}))
   if (file === "-") {
     out.write(page)
     return

@@ -11,6 +11,8 @@ import { type LogOptions, logCommand } from "../cli/log-command.ts"
 import { perstackCli } from "../testing/cli-harness.ts"
 import { startExpertScript } from "../testing/expert-script.ts"
 import { configText, makeJobWorkspace, runTestJob, type TestWorkspace } from "../testing/job-harness.ts"
+import { type LoadedJob, loadJob } from "./job-records.ts"
+import { loadJobTimeline } from "./job-timeline.ts"
 import { TimelineRow } from "./timeline-row.ts"
 
 const TEAM = `[experts."lead"]
@@ -215,6 +217,18 @@ describe("perstack log --html", () => {
       expect(refused.stdout).toBe("")
     }
     expect(await readdir(ws.dir)).toEqual(before)
+  })
+
+  it("cuts each event's detail, and all of them together, to a bound", async () => {
+    const loaded = (await loadJob(ws.store, jobId)) as LoadedJob
+    const timeline = await loadJobTimeline(ws.store, loaded, { limits: { each: 1000, total: 5000 } })
+    const note = /\n… \d+ more characters \(perstack log --json has them all\)$/
+    const kept = timeline.events.map((event) => event.json.replace(note, "").length)
+    expect(Math.max(...kept)).toBe(1000)
+    expect(kept.slice(10).every((length) => length <= 500)).toBe(true)
+    expect(timeline.events.filter((event) => note.test(event.json)).length).toBeGreaterThan(5)
+    const whole = await loadJobTimeline(ws.store, loaded)
+    expect(whole.events.every((event) => !note.test(event.json))).toBe(true)
   })
 
   it("keeps a generation open across a transport retry, up to the sandbox's death", () => {

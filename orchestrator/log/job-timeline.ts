@@ -13,7 +13,17 @@ import { RunStatsCollector } from "./run-stats.ts"
 import { type TimelineItem, TimelineRow } from "./timeline-row.ts"
 
 /** An event's detail on the page is cut here: a step's tool results can be megabytes. */
-export const DETAIL_CHARS = 20_000
+const DETAIL_CHARS = 20_000
+/** All details together: past it, each is cut to its start, so a job of a million events still makes a page. */
+const DETAILS_CHARS = 32 * 1024 * 1024
+const DETAIL_MIN_CHARS = 500
+
+export interface DetailLimits {
+  /** one event's detail (default 20,000 characters) */
+  each?: number
+  /** all of them (default 32 Mi characters); past it each gets its first 500 */
+  total?: number
+}
 
 export interface EventDetail {
   title: string
@@ -41,9 +51,12 @@ export interface JobTimeline {
 export async function loadJobTimeline(
   store: JobStore,
   loaded: LoadedJob,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; limits?: DetailLimits } = {},
 ): Promise<JobTimeline> {
+  const { signal } = options
   const jobId = loaded.job.id
+  const each = options.limits?.each ?? DETAIL_CHARS
+  let left = options.limits?.total ?? DETAILS_CHARS
   const stats = new RunStatsCollector()
   const events: EventDetail[] = []
   const rows = new Map<string, TimelineRow>()
@@ -66,8 +79,9 @@ export async function loadJobTimeline(
         : JSON.stringify(line.stored(entry), null, 2)
       events.push({
         title: `${clockTime(line.timestamp)} · ${run.expertKey} · ${isCorrupt(entry) ? "(unreadable line)" : entry.type}`,
-        json: capped(json),
+        json: cut(json, Math.max(Math.min(each, left), Math.min(each, DETAIL_MIN_CHARS))),
       })
+      left = Math.max(0, left - Math.min(json.length, each))
     })
     row.end(run.finishedAt ?? run.startedAt)
   }
@@ -108,7 +122,7 @@ function addWaits(loaded: LoadedJob, rows: ReadonlyMap<string, TimelineRow>, end
   }
 }
 
-function capped(text: string): string {
-  if (text.length <= DETAIL_CHARS) return text
-  return `${text.slice(0, DETAIL_CHARS)}\n… ${text.length - DETAIL_CHARS} more characters (perstack log --json has them all)`
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text
+  return `${text.slice(0, max)}\n… ${text.length - max} more characters (perstack log --json has them all)`
 }
