@@ -5,8 +5,8 @@ export const PAGE_STYLE = `
 :root { color-scheme: light; --ink: #1d232b; --muted: #66707c; --line: #dde2e8; --bg: #f7f8fa; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, sans-serif; color: var(--ink); background: var(--bg); }
-main { padding: 16px 24px 320px; }
-h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 24px 0 8px; }
+main { padding: 16px 24px 240px; }
+h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 18px 0 8px; }
 code, pre, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }
 .facts { color: var(--muted); margin: 0; }
 #totals dl { display: flex; flex-wrap: wrap; gap: 8px; margin: 0; }
@@ -39,7 +39,7 @@ ul.tree { padding-left: 0; } ul.tree li { margin: 2px 0; }
 .legend span { display: inline-block; margin-right: 12px; } .legend i { display: inline-block; width: 12px; height: 10px; margin-right: 4px; }
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: right; } th:first-child, td:first-child { text-align: left; }
-#detail { position: fixed; z-index: 10; left: 0; right: 0; bottom: 0; height: 300px; background: #fff; border-top: 2px solid var(--line); padding: 8px 24px; overflow: auto; }
+#detail { position: fixed; z-index: 10; left: 0; right: 0; bottom: 0; height: 220px; background: #fff; border-top: 2px solid var(--line); padding: 8px 24px; overflow: auto; }
 #detail h2 { margin: 0 0 4px; font-size: 14px; } #detail pre { margin: 0; white-space: pre-wrap; word-break: break-all; }
 `
 

@@ -410,8 +410,10 @@ describe.skipIf(!chromium)("the page in headless Chromium", () => {
     await mkdir(dir, { recursive: true })
     const shot = path.join(dir, "perstack-log-html.png")
     await rm(shot, { force: true })
+    const crash = detail.findIndex((event) => event.json.includes('"reason": "crashed"'))
+    expect(crash).toBeGreaterThanOrEqual(0)
     await browse(
-      `file://${pageFile}#event-0`,
+      `file://${pageFile}#event-${crash}`,
       `--screenshot=${shot}`,
       "--window-size=1280,900",
       "--hide-scrollbars",

@@ -30,10 +30,10 @@ export function renderJobPage(timeline: JobTimeline): string {
 <main>
 ${header(timeline)}
 ${totals(timeline)}
+${timelineSection(timeline)}
 <section id="tree"><h2>Delegation tree</h2>
 <ul class="tree">${treeList(timeline.tree)}</ul>
 </section>
-${timelineSection(timeline)}
 ${runTable(timeline)}
 </main>
 <aside id="detail"><h2 id="detail-title">Click an item on the timeline to see its event</h2><pre id="detail-body"></pre></aside>
