@@ -1,101 +1,30 @@
-import { execFile } from "node:child_process"
-import { constants } from "node:fs"
-import { access, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { readdir, readFile, rm } from "node:fs/promises"
 import path from "node:path"
-import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import { type LogOptions, logCommand } from "../cli/log-command.ts"
 import { perstackCli } from "../testing/cli-harness.ts"
-import { startExpertScript } from "../testing/expert-script.ts"
-import { configText, makeJobWorkspace, runTestJob, type TestWorkspace } from "../testing/job-harness.ts"
+import { detailsOf, type PageJob, rowOf, runPageJob } from "../testing/page-job.ts"
 import { type LoadedJob, loadJob } from "./job-records.ts"
 import { loadJobTimeline } from "./job-timeline.ts"
 import { TimelineRow } from "./timeline-row.ts"
 
-const TEAM = `[experts."lead"]
-instruction = "Coordinate."
-delegates = ["designer", "programmer"]
-
-[experts."designer"]
-instruction = "Design."
-
-[experts."programmer"]
-instruction = "Program."
-`
-/** What a model may write: markup and a script that would run if the page put it in as markup. */
-const HOSTILE = `</script><script>document.title="pwned"</script><img src=x onerror="document.body.dataset.pwned=1"><b id="injected">bold</b>`
-const usage = (promptTokens: number, completionTokens: number) => ({
-  usage: { promptTokens, completionTokens },
-})
-
-let ws: TestWorkspace
+let job: PageJob
+let ws: PageJob["ws"]
 let jobId = ""
 let runs: Run[] = []
-const events: PerstackEvent[] = []
+let events: PerstackEvent[] = []
 let page = ""
-let pageFile = ""
 
 beforeAll(async () => {
-  ws = await makeJobWorkspace()
-  await using llm = await startExpertScript({
-    lead: [
-      {
-        toolCalls: [
-          { id: "d", name: "delegate__designer", arguments: { query: `design a level ${HOSTILE}` } },
-          { id: "p", name: "delegate__programmer", arguments: { query: "write the game" } },
-        ],
-        ...usage(1000, 200),
-      },
-      { text: "The game is ready", ...usage(2000, 100) },
-    ],
-    designer: [{ text: `level done ${HOSTILE}`, ...usage(300, 20) }],
-    // a rate limit first (the run retries the generation), then its sandbox dies (the run is retried in a new one)
-    programmer: [
-      { type: "error", status: 429, message: "slow down", headers: { "retry-after": "0" } },
-      async () => {
-        await until(() =>
-          events.some((event) => event.type === "sandboxStarted" && event.expertKey === "programmer"),
-        )
-        const started = events.find(
-          (event) => event.type === "sandboxStarted" && event.expertKey === "programmer",
-        )
-        if (started?.type === "sandboxStarted")
-          process.kill(Number(started.sandboxId.replace("pid:", "")), "SIGKILL")
-        return { type: "stall" as const }
-      },
-      { text: "code done", ...usage(50, 5) },
-    ],
-  })
-  const result = await runTestJob(ws, {
-    toml: configText(llm.url, TEAM),
-    expertKey: "lead",
-    query: "Make a game",
-    onEvent: (event) => events.push(event),
-  })
-  expect(result.status).toBe("completed")
-  jobId = result.job.id
-  runs = await ws.store.listRuns(jobId)
-  pageFile = path.join(ws.dir, "job.html")
-  const written = await log({ job: jobId, html: "job.html" })
-  expect(written).toEqual({
-    code: 0,
-    stdout: "",
-    stderr: `perstack log: the page of job ${jobId} is in ${pageFile}\n`,
-  })
-  page = await readFile(pageFile, "utf8")
+  job = await runPageJob()
+  ;({ ws, jobId, runs, events, page } = job)
 }, 60_000)
 
 afterAll(async () => {
-  await ws?.[Symbol.asyncDispose]()
+  await job?.[Symbol.asyncDispose]()
 })
-
-async function until(check: () => boolean): Promise<void> {
-  for (let waited = 0; waited < 20_000 && !check(); waited += 20)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-}
 
 async function log(options: LogOptions) {
   let stdout = ""
@@ -114,14 +43,10 @@ async function log(options: LogOptions) {
 }
 
 const segmentsOf = (expertKey: string) => runs.filter((run) => run.expertKey === expertKey)
-/** The markup of the element with `data-run="<runId>"` of the given class, up to its end. */
-const rowOf = (html: string, runId: string) => {
-  const start = html.indexOf(`<div class="row" data-run="${runId}"`)
-  return start === -1 ? "" : html.slice(start, html.indexOf("\n", start))
-}
 
 describe("perstack log --html", () => {
   it("writes one page: a row per run segment with its sandbox, generations, tool calls, waits and retries", () => {
+    expect(job.stderr).toBe(`perstack log: the page of job ${jobId} is in ${job.pageFile}\n`)
     expect(runs).toHaveLength(5)
     expect(segmentsOf("lead")).toHaveLength(2)
     for (const run of runs) {
@@ -147,9 +72,7 @@ describe("perstack log --html", () => {
     const shown = events.filter(
       (event) => event.type !== "streamReasoning" && event.type !== "streamRunResult",
     )
-    const detail = JSON.parse(
-      page.slice(page.indexOf('id="events">') + 12, page.indexOf("</script>")),
-    ) as unknown[]
+    const detail = detailsOf(page)
     expect(detail).toHaveLength(shown.length)
     const items = [...page.matchAll(/data-event="(\d+)"/g)].map((match) => Number(match[1]))
     expect(new Set(items)).toEqual(new Set(shown.map((_, index) => index)))
@@ -266,160 +189,5 @@ describe("perstack log --html", () => {
       ["sandbox", `sandbox local ${(started as { sandboxId: string }).sandboxId}`, 400, 500, 2],
       ["resume", "resumed from cp-1", 400, undefined, 2],
     ])
-  })
-})
-
-const execFileAsync = promisify(execFile)
-const chromium = await findChromium()
-const browserRequired = process.env.PERSTACK_BROWSER_TESTS === "required"
-if (!chromium && browserRequired)
-  throw new Error("PERSTACK_BROWSER_TESTS=required but chromium is not installed")
-if (!chromium)
-  process.stderr.write("html-page.test.ts: chromium is not installed: the browser tests are skipped\n")
-
-/** Debian's chromium on the PATH (PERSTACK_CHROMIUM names another). */
-async function findChromium(): Promise<string | undefined> {
-  const named = process.env.PERSTACK_CHROMIUM
-  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean)
-  const candidates = named
-    ? [named]
-    : dirs.flatMap((dir) => ["chromium", "chromium-browser"].map((name) => path.join(dir, name)))
-  for (const candidate of candidates) {
-    if (
-      await access(candidate, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return candidate
-  }
-  return undefined
-}
-
-async function browse(url: string, ...flags: string[]): Promise<string> {
-  const { stdout } = await execFileAsync(
-    chromium as string,
-    [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-dev-shm-usage",
-      `--user-data-dir=${path.join(ws.dir, "chromium-profile")}`,
-      ...flags,
-      url,
-    ],
-    { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
-  )
-  return stdout
-}
-
-/** A page beside job.html that clicks each selector's element in it (in a frame) and reports what the page showed. */
-const CLICKER = `<!doctype html><html><body><iframe id="frame" src="job.html" width="1280" height="900"></iframe><pre id="out"></pre>
-<script>
-const selectors = JSON.parse(decodeURIComponent(location.hash.slice(1)));
-document.getElementById("frame").addEventListener("load", () => {
-  const doc = document.getElementById("frame").contentDocument;
-  const seen = selectors.map((selector) => {
-    const item = doc.querySelector(selector);
-    if (!item) return { missing: selector };
-    item.click();
-    return {
-      title: doc.getElementById("detail-title").textContent,
-      body: doc.getElementById("detail-body").textContent,
-      hash: doc.location.hash,
-      injected: doc.getElementById("injected") !== null,
-      pwned: doc.body.dataset.pwned !== undefined,
-      docTitle: doc.title,
-    };
-  });
-  document.getElementById("out").textContent = JSON.stringify(seen);
-});
-</script></body></html>`
-
-async function click(selectors: string[]): Promise<Array<Record<string, unknown>>> {
-  const clicker = path.join(path.dirname(pageFile), "click.html")
-  await writeFile(clicker, CLICKER)
-  const dom = await browse(
-    `file://${clicker}#${encodeURIComponent(JSON.stringify(selectors))}`,
-    "--allow-file-access-from-files",
-    "--dump-dom",
-  )
-  const out = /<pre id="out">([^<]*)<\/pre>/.exec(dom)?.[1] ?? ""
-  const text = out.replace(
-    /&(lt|gt|quot|#39|amp);/g,
-    (_, name: string) => ({ lt: "<", gt: ">", quot: '"', "#39": "'", amp: "&" })[name] as string,
-  )
-  return JSON.parse(text) as Array<Record<string, unknown>>
-}
-
-describe.skipIf(!chromium)("the page in headless Chromium", () => {
-  it("shows every run on the timeline, the tree lead → both delegates, the totals; nothing injected runs", async () => {
-    const dom = await browse(`file://${pageFile}`, "--dump-dom")
-    // the page's script ran (it counts the events it parsed) and no hostile one did
-    expect(dom).toMatch(/<body data-events="\d+"/)
-    expect(dom).not.toMatch(/<body[^>]*data-pwned/)
-    expect(dom).toContain(`<title>perstack job ${jobId}</title>`)
-    expect(dom).not.toContain('<b id="injected"')
-    expect(dom).not.toMatch(/<img src="?x/)
-    expect(dom.match(/<script/g)).toHaveLength(2)
-    for (const run of runs) expect(rowOf(dom, run.id), run.expertKey).toContain('class="item generation"')
-    const [lead] = segmentsOf("lead") as [Run]
-    expect(dom).toMatch(
-      new RegExp(
-        `<li data-run="${lead.id}">.*?<ul><li data-run="[^"]+"><span[^>]*>[^<]*</span><b>(designer|programmer)</b>.*?<li data-run="[^"]+"><span[^>]*>[^<]*</span><b>(designer|programmer)</b>`,
-      ),
-    )
-    expect(dom).toContain("<dt>Total tokens</dt><dd>3,675</dd>")
-  })
-
-  it("shows the event of the item clicked, as text", async () => {
-    const programmer = segmentsOf("programmer")[0] as Run
-    const designer = segmentsOf("designer")[0] as Run
-    const clicked = await click([
-      `[data-run="${programmer.id}"] .item.retry`,
-      `[data-run="${designer.id}"] .item.done`,
-    ])
-    expect(clicked[0]).toMatchObject({
-      title: expect.stringMatching(/ · programmer · retry$/),
-      hash: expect.stringMatching(/^#event-\d+$/),
-    })
-    expect(clicked[0]?.body).toContain('"reason": "provider.rateLimited')
-    expect(clicked[1]?.title).toMatch(/ · designer · completeRun$/)
-    expect(clicked[1]?.body).toContain(`"text": ${JSON.stringify(`level done ${HOSTILE}`)}`)
-    for (const each of clicked)
-      expect(each).toMatchObject({ injected: false, pwned: false, docTitle: `perstack job ${jobId}` })
-  })
-
-  it("shows an event's detail as text, the hostile one included, and saves a screenshot", async () => {
-    const detail = JSON.parse(
-      page.slice(page.indexOf('id="events">') + 12, page.indexOf("</script>")),
-    ) as Array<{ json: string }>
-    const hostile = detail.findIndex((event) => event.json.includes("level done"))
-    expect(hostile).toBeGreaterThanOrEqual(0)
-    const dom = await browse(`file://${pageFile}#event-${hostile}`, "--dump-dom")
-    expect(dom).toContain(`data-shown="${hostile}"`)
-    const body = dom.slice(dom.indexOf('<pre id="detail-body">'), dom.indexOf("</pre>"))
-    expect(body).toContain(
-      'level done &lt;/script&gt;&lt;script&gt;document.title=\\"pwned\\"&lt;/script&gt;&lt;img src=x',
-    )
-    expect(dom).not.toContain('<b id="injected"')
-    expect(dom).not.toMatch(/<body[^>]*data-pwned/)
-    expect(dom).toContain(`<title>perstack job ${jobId}</title>`)
-
-    const dir = process.env.PERSTACK_ARTIFACTS_DIR ?? tmpdir()
-    await mkdir(dir, { recursive: true })
-    const shot = path.join(dir, "perstack-log-html.png")
-    await rm(shot, { force: true })
-    const crash = detail.findIndex((event) => event.json.includes('"reason": "crashed"'))
-    expect(crash).toBeGreaterThanOrEqual(0)
-    await browse(
-      `file://${pageFile}#event-${crash}`,
-      `--screenshot=${shot}`,
-      "--window-size=1280,900",
-      "--hide-scrollbars",
-    )
-    expect((await stat(shot)).size).toBeGreaterThan(10_000)
-    await writeFile(path.join(dir, "perstack-log-html.html"), page)
-    process.stderr.write(`html-page.test.ts: the screenshot of the page is ${shot}\n`)
   })
 })
