@@ -1,10 +1,11 @@
-import { readdir, readFile, rm } from "node:fs/promises"
+import { cp, readdir, readFile, rm } from "node:fs/promises"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { PerstackEvent } from "../../runtime/protocol/events/index.ts"
 import type { Run } from "../../runtime/protocol/run.ts"
 import { type LogOptions, logCommand } from "../cli/log-command.ts"
 import { perstackCli } from "../testing/cli-harness.ts"
+import { makeJobWorkspace } from "../testing/job-harness.ts"
 import { detailsOf, type PageJob, rowOf, runPageJob } from "../testing/page-job.ts"
 import { type LoadedJob, loadJob } from "./job-records.ts"
 import { loadJobTimeline } from "./job-timeline.ts"
@@ -189,5 +190,26 @@ describe("perstack log --html", () => {
       ["sandbox", `sandbox local ${(started as { sandboxId: string }).sandboxId}`, 400, 500, 2],
       ["resume", "resumed from cp-1", 400, undefined, 2],
     ])
+  })
+})
+
+describe("perstack log --html of a protocol 1 store", () => {
+  it("draws every run of the frozen v1 job, its events as v1 wrote them", async () => {
+    await using v1 = await makeJobWorkspace()
+    await cp(path.join(import.meta.dirname, "../store/fixtures/v1-store"), path.join(v1.dir, "perstack"), {
+      recursive: true,
+    })
+    let stderr = ""
+    let html = ""
+    const code = await logCommand(
+      { job: "job_v1store", html: "-" },
+      { cwd: v1.dir, env: {}, stdout: (text) => (html += text), stderr: (text) => (stderr += text) },
+    )
+    expect([code, stderr]).toEqual([0, ""])
+    const stored = await v1.store.listRuns("job_v1store")
+    expect(stored.length).toBeGreaterThan(1)
+    for (const run of stored) expect(rowOf(html, run.id), run.expertKey).toContain('class="item generation"')
+    expect(html).not.toContain("item mark unreadable")
+    expect(detailsOf(html).every((event) => event.json.includes('"protocolVersion": 1'))).toBe(true)
   })
 })

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto"
 import type { Usage } from "../../runtime/protocol/usage.ts"
 import { markGlyph } from "../job-tree/run-marks.ts"
 import type { RunTreeNode } from "../job-tree/run-tree.ts"
-import { count, oneLine, plural } from "../text/text-preview.ts"
+import { count, duration, oneLine, plural } from "../text/text-preview.ts"
 import { escapeHtml as h, scriptJson } from "./html-escape.ts"
 import { PAGE_SCRIPT, PAGE_STYLE } from "./html-page-assets.ts"
 import type { JobTimeline, TimelineRun } from "./job-timeline.ts"
@@ -172,10 +172,4 @@ function usageText(usage: Usage): string {
 
 function hitRate(usage: Usage): string {
   return usage.inputTokens > 0 ? `${((usage.cachedInputTokens / usage.inputTokens) * 100).toFixed(1)}%` : "—"
-}
-
-function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`
 }
