@@ -86,10 +86,25 @@ export async function loadJobTimeline(
     row.end(run.finishedAt ?? run.startedAt)
   }
   const tree = buildRunTree(loaded.runs, stats.stats, await resumeStartUsage(store, jobId, loaded.runs))
-  const times = [loaded.job.startedAt, ...loaded.runs.flatMap((run) => [run.startedAt, run.finishedAt ?? 0])]
-  for (const row of rows.values()) for (const item of row.items) times.push(item.start, item.end ?? 0)
-  const start = Math.min(...times.filter((time) => time > 0))
-  const end = Math.max(...times, loaded.job.finishedAt ?? 0)
+  // A loop, not Math.min(...times): a long job has more items than a call takes arguments.
+  let start = Number.POSITIVE_INFINITY
+  let end = loaded.job.finishedAt ?? 0
+  const see = (time: number | undefined) => {
+    if (time === undefined || time <= 0) return
+    if (time < start) start = time
+    if (time > end) end = time
+  }
+  see(loaded.job.startedAt)
+  for (const run of loaded.runs) {
+    see(run.startedAt)
+    see(run.finishedAt)
+  }
+  for (const row of rows.values())
+    for (const item of row.items) {
+      see(item.start)
+      see(item.end)
+    }
+  if (start === Number.POSITIVE_INFINITY) start = end
   addWaits(loaded, rows, end)
   const runs: TimelineRun[] = []
   const visit = (nodes: readonly RunTreeNode[], depth: number) => {
