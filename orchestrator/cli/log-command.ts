@@ -7,14 +7,17 @@ import type { JobRun } from "../job-tree/job-run.ts"
 import { buildRunTree, type RunTreeNode } from "../job-tree/run-tree.ts"
 import { buildMatcher, DELTA_TYPES } from "../log/event-matcher.ts"
 import { type Entry, EventSelection } from "../log/event-selection.ts"
+import { renderJobPage } from "../log/html-page.ts"
 import { forEachLine, JobEventSource } from "../log/job-event-source.ts"
 import { findJobHolding, jobIdsNewestFirst, type LoadedJob, loadJob } from "../log/job-records.ts"
+import { loadJobTimeline } from "../log/job-timeline.ts"
 import { JsonView } from "../log/json-view.ts"
 import { loadRunTree, resumeStartUsage } from "../log/load-run-tree.ts"
 import type { LogOptions } from "../log/log-options.ts"
 import { type LogQuery, parseLogQuery } from "../log/log-query.ts"
 import type { LogView } from "../log/log-view.ts"
 import { OutputBuffer } from "../log/output-buffer.ts"
+import { writePageFile } from "../log/page-file.ts"
 import { RunStatsCollector } from "../log/run-stats.ts"
 import { TextView } from "../log/text-view.ts"
 import { JobStore } from "../store/job-store.ts"
@@ -68,6 +71,10 @@ async function showLog(options: LogOptions, io: LogIo, out: OutputBuffer): Promi
     : path.resolve(io.cwd, options.workspace ?? ".", "perstack")
   const store = new JobStore(root)
   const { loaded, isLatest } = await findJob(store, query)
+  if (query.html !== undefined) {
+    await writeHtml(store, loaded, query.html, io, out)
+    return
+  }
   const jobId = loaded.job.id
   const run = query.runId ? findRun(loaded, query.runId) : undefined
   const checkpoint = query.checkpointId ? await findCheckpoint(store, jobId, query.checkpointId) : undefined
@@ -147,6 +154,24 @@ async function showLog(options: LogOptions, io: LogIo, out: OutputBuffer): Promi
     matchedEntries: selection.matchedEntries,
     shownMatches: selection.shownMatches,
   })
+}
+
+/** The job's page, to stdout (`-`) or to a file relative to the working directory (a message on stderr then). */
+async function writeHtml(
+  store: JobStore,
+  loaded: LoadedJob,
+  file: string,
+  io: LogIo,
+  out: OutputBuffer,
+): Promise<void> {
+  const page = renderJobPage(await loadJobTimeline(store, loaded, io.signal ? { signal: io.signal } : {}))
+  if (file === "-") {
+    out.write(page)
+    return
+  }
+  const target = path.resolve(io.cwd, file)
+  await writePageFile(target, page)
+  io.stderr(`perstack log: the page of job ${loaded.job.id} is in ${target}\n`)
 }
 
 /** A held entry's bytes are copied out of their chunk, so the page does not keep chunks alive. */

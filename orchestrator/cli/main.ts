@@ -63,6 +63,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     .option("--json", "one JSON document")
     .option("--pretty", "with --json: indented")
     .option("--verbose", "full event bodies; streaming deltas one by one")
+    .option("--html <file>", "the whole job as one self-contained HTML page (- for stdout)")
     .option(
       "--workspace <path>",
       "the workspace whose perstack/ store is read (default: the working directory)",

@@ -33,6 +33,8 @@ export interface LogOptions {
   verbose?: boolean
   /** only the delegation tree */
   tree?: boolean
+  /** the whole job as one self-contained HTML page, written to this file (`-`: stdout) */
+  html?: string
   /** the workspace whose `perstack/` store is read (default: the working directory) */
   workspace?: string
 }

@@ -25,7 +25,30 @@ export interface LogQuery {
   pretty: boolean
   verbose: boolean
   tree: boolean
+  /** the file the HTML page goes to (`-`: stdout) */
+  html?: string
 }
+
+/** What --html draws is the whole job: it takes no option that selects or formats events. */
+const NOT_WITH_HTML: ReadonlyArray<keyof LogOptions> = [
+  "run",
+  "checkpoint",
+  "step",
+  "type",
+  "errors",
+  "tools",
+  "delegations",
+  "filter",
+  "take",
+  "offset",
+  "context",
+  "messages",
+  "summary",
+  "json",
+  "pretty",
+  "verbose",
+  "tree",
+]
 
 export function parseLogQuery(options: LogOptions): LogQuery {
   const ids = {
@@ -44,6 +67,16 @@ export function parseLogQuery(options: LogOptions): LogQuery {
       "log.badOption",
       "--messages shows a checkpoint's messages: give --checkpoint <id>",
     )
+  }
+  if (options.html !== undefined) {
+    if (options.html === "")
+      throw new PerstackError("log.badOption", "--html: give a file name (or - for stdout)")
+    const clash = NOT_WITH_HTML.filter((key) => options[key] !== undefined)
+    if (clash.length > 0)
+      throw new PerstackError(
+        "log.badOption",
+        `--html draws the whole job: it takes only --job and --workspace, not ${clash.map((key) => `--${key}`).join(", ")}`,
+      )
   }
   const match: MatchOptions = {
     ...(options.type !== undefined ? { types: [options.type] } : {}),
@@ -66,6 +99,7 @@ export function parseLogQuery(options: LogOptions): LogQuery {
     pretty: options.pretty === true,
     verbose: options.verbose === true,
     tree: options.tree === true,
+    ...(options.html !== undefined ? { html: options.html } : {}),
   }
 }
 
