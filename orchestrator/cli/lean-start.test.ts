@@ -37,7 +37,7 @@ describe("the CLI loads only what its command needs", () => {
     expect(await packagesLoadedBy(ws.dir, ["--version"])).toEqual(["commander"])
   })
 
-  it("perstack run --sandbox local loads neither the Kubernetes nor the Docker client, nor the terminal UI", async () => {
+  it("perstack run --sandbox local loads neither the Kubernetes nor the Docker client, nor the terminal UI, nor a provider's client", async () => {
     await using ws = await makeJobWorkspace()
     await using llm = await startExpertScript({ writer: [{ text: "done" }] })
     await writeFile(
@@ -58,6 +58,10 @@ describe("the CLI loads only what its command needs", () => {
       "ink",
       "react",
       "@modelcontextprotocol/sdk",
+      // The providers' clients are the runtime's, in the sandbox: the gateway beside the orchestrator reads usage
+      // without them.
+      "openai",
+      "@anthropic-ai/sdk",
     ]) {
       expect(loaded).not.toContain(heavy)
     }

@@ -1,7 +1,7 @@
 // Reads an Anthropic Messages API event stream into a Generation: text, thinking blocks with their signatures, tool
 // calls, the stop reason in the loop's (OpenAI's) words, and usage with the prompt cache's reads.
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages/messages"
-import type { Usage } from "../protocol/usage.ts"
+import { anthropicUsage, type WireUsage } from "./anthropic-usage.ts"
 import type { GeneratedThinking, Generation, GenerationObserver } from "./generate.ts"
 import { ProviderError } from "./provider-error.ts"
 
@@ -15,36 +15,11 @@ const FINISH_REASONS: Readonly<Record<string, string>> = {
   refusal: "content_filter",
 }
 
-interface WireUsage {
-  input_tokens?: number | null
-  output_tokens?: number | null
-  cache_read_input_tokens?: number | null
-  cache_creation_input_tokens?: number | null
-}
-
 type Block =
   | { kind: "text"; text: string }
   | { kind: "thinking"; thinking: GeneratedThinking }
   | { kind: "toolUse"; id: string; name: string; arguments: string }
   | { kind: "other" }
-
-/**
- * Our Usage from Anthropic's: its `input_tokens` leaves out what the cache read and wrote, ours (as OpenAI's) holds
- * them, with the reads also in `cachedInputTokens`. Cache writes have no field of their own in the protocol.
- */
-export function anthropicUsage(wire: WireUsage): Usage {
-  const cachedInputTokens = wire.cache_read_input_tokens ?? 0
-  const inputTokens = (wire.input_tokens ?? 0) + cachedInputTokens + (wire.cache_creation_input_tokens ?? 0)
-  const outputTokens = wire.output_tokens ?? 0
-  return {
-    inputTokens,
-    outputTokens,
-    // Anthropic does not report thinking tokens apart: they are in output_tokens.
-    reasoningTokens: 0,
-    totalTokens: inputTokens + outputTokens,
-    cachedInputTokens,
-  }
-}
 
 export async function readAnthropicStream(
   stream: AsyncIterable<RawMessageStreamEvent>,
