@@ -1,7 +1,7 @@
 // Sandboxes started ahead of the runs the orchestrator knows are coming: a coordinator's delegates while it thinks,
-// and its own resume while its delegates run. The backend's pool (local, isolated) keeps them; a run claims one whose
-// shape matches, and gets its gateway token then. A backend without a pool, or a shape that cannot be known ahead
-// (an Expert with allowed domains: its proxy token is in its environment), starts cold as before.
+// and its own resume while its delegates run. The backend's pool (local when isolated, docker) keeps them; a run
+// claims one whose shape matches, and gets its gateway token then. A backend without a pool, or a shape that cannot
+// be known ahead (an Expert with allowed domains: its proxy token is in its environment), starts cold as before.
 import { egressDomains } from "../gateway/domain-allowlist.ts"
 import type { JobContext } from "./job-context.ts"
 import { expertOf } from "./run-spec-factory.ts"
