@@ -1,21 +1,12 @@
 // Which runs the docker warm pool serves, and how a run's environment splits into what a container started ahead of it
 // has (the shape) and what it is handed when claimed (the run's own variables); the pool's bound, from the environment.
-import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
 import type { SandboxStartOptions } from "../sandbox.ts"
+import { warmPoolSize } from "../warm-pool-size.ts"
 import type { RunPlan } from "./run-plan.ts"
 
 /** PERSTACK_DOCKER_WARM_POOL: how many containers may wait ahead of their runs (default 4; 0: none). */
-export function warmPoolSetting(value = process.env.PERSTACK_DOCKER_WARM_POOL): number {
-  if (value === undefined || value === "") return 4
-  const number = Number(value)
-  if (!Number.isInteger(number) || number < 0) {
-    throw new PerstackError(
-      "usage",
-      `PERSTACK_DOCKER_WARM_POOL="${value}": expected a whole number, 0 or more`,
-    )
-  }
-  return number
-}
+export const warmPoolSetting = (value = process.env.PERSTACK_DOCKER_WARM_POOL) =>
+  warmPoolSize("PERSTACK_DOCKER_WARM_POOL", value)
 
 /**
  * A run's environment split in two: what every run of its shape has (a warm container's exec starts with it), and

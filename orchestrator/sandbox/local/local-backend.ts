@@ -1,6 +1,7 @@
 // The `local` backend: each run is a child process of the runtime, in its own process group, cwd = workspace; under
 // bubblewrap (when the machine allows it) in namespaces of its own, seeing the workspace and nothing else it could
 // change.
+
 import { existsSync } from "node:fs"
 import path from "node:path"
 import { PerstackError } from "../../../runtime/errors/perstack-error.ts"
@@ -13,6 +14,7 @@ import type {
   SandboxServices,
   SandboxStartOptions,
 } from "../sandbox.ts"
+import { warmPoolSize } from "../warm-pool-size.ts"
 import { bubblewrapArgs, bubblewrapStatus } from "./bubblewrap.ts"
 import { isOwnRuntime, isolationPlan } from "./bubblewrap-plan.ts"
 import { sandboxCompileCache } from "./compile-cache.ts"
@@ -60,19 +62,6 @@ export function notIsolatedNotice(): string | undefined {
   return "local sandboxes are not isolated on this machine (bubblewrap is missing or cannot create namespaces here): each Expert runs as a plain process that can read this user's files and processes, and the LLM gateway stays off unless asked for. Install bubblewrap (apt install bubblewrap), or use --sandbox docker"
 }
 
-/** PERSTACK_LOCAL_WARM_POOL: how many isolated sandboxes may wait ahead of their runs (default 4; 0: none). */
-function warmPoolSetting(value = process.env.PERSTACK_LOCAL_WARM_POOL): number {
-  if (value === undefined || value === "") return 4
-  const number = Number(value)
-  if (!Number.isInteger(number) || number < 0) {
-    throw new PerstackError(
-      "usage",
-      `PERSTACK_LOCAL_WARM_POOL="${value}": expected a whole number, 0 or more`,
-    )
-  }
-  return number
-}
-
 type PreparedStart = Omit<SandboxStartOptions, "spec"> & {
   spec?: SandboxStartOptions["spec"]
   expertKey: string
@@ -106,7 +95,7 @@ export function createLocalBackend(options: LocalBackendOptions = {}): SandboxBa
     }
     return made
   }
-  const pool = new LocalWarmPool(options.warmPool ?? warmPoolSetting())
+  const pool = new LocalWarmPool(options.warmPool ?? warmPoolSize("PERSTACK_LOCAL_WARM_POOL"))
   /** The cold launch of a run, and the warm one a pool keeps for runs like it (their own variables held back). */
   const prepare = async (start: PreparedStart) => {
     const { env, workspace, labels } = start
